@@ -1,0 +1,207 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * kvmmemtune sysfs tree:
+ *
+ *   /sys/kernel/kvmmemtune/
+ *     version
+ *     vms/<pid>-<seq>/{pid,comm,memslots,stat}
+ *     host/
+ *     policy/
+ *
+ * Per-VM files are root-only: they tell one tenant's layout to whoever reads.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/kobject.h>
+#include <linux/mm.h>
+#include <linux/module.h>
+#include <linux/slab.h>
+#include <linux/sysfs.h>
+
+#include "compat.h"
+#include "vm.h"
+
+static struct kobject *kmt_root_kobj;
+struct kobject *kmt_vms_kobj;
+static struct kobject *kmt_host_kobj;
+static struct kobject *kmt_policy_kobj;
+
+/* ---- Per-VM directory ---- */
+
+#define to_kmt_vm(k) container_of(k, struct kmt_vm, kobj)
+
+static ssize_t pid_show(struct kobject *kobj, struct kobj_attribute *attr, char *buf)
+{
+	return sysfs_emit(buf, "%d\n", to_kmt_vm(kobj)->pid);
+}
+
+static ssize_t comm_show(struct kobject *kobj, struct kobj_attribute *attr, char *buf)
+{
+	return sysfs_emit(buf, "%s\n", to_kmt_vm(kobj)->comm);
+}
+
+static const char * const kmt_slot_event_key[KMT_SLOT_NR_EVENTS] = {
+	[KMT_SLOT_CREATE] = "memslot_create",
+	[KMT_SLOT_DELETE] = "memslot_delete",
+	[KMT_SLOT_MOVE] = "memslot_move",
+	[KMT_SLOT_FLAGS] = "memslot_flags",
+};
+
+static ssize_t stat_show(struct kobject *kobj, struct kobj_attribute *attr, char *buf)
+{
+	struct kmt_vm *vm = to_kmt_vm(kobj);
+	struct kmt_slots *snap;
+	int len = 0, ev;
+
+	snap = kmt_vm_slots_begin(vm);
+	len += sysfs_emit_at(buf, len, "guest_bytes %llu\n", snap ? snap->guest_bytes : 0);
+	len += sysfs_emit_at(buf, len, "memslots %u\n", snap ? snap->nr : 0);
+	kmt_vm_slots_end(vm);
+	for (ev = 0; ev < KMT_SLOT_NR_EVENTS; ev++)
+		len += sysfs_emit_at(buf, len, "%s %lld\n", kmt_slot_event_key[ev],
+				     atomic64_read(&vm->slot_events[ev]));
+	return len;
+}
+
+/*
+ * memslots is a binary attribute only to lift sysfs's one-page limit: a VM
+ * can have thousands of slots. Its content is text. Each read() renders the
+ * current snapshot; a reader that needs one consistent view reads it in one
+ * call with a large enough buffer, as with /proc/PID/maps.
+ */
+static ssize_t memslots_read(struct file *file, struct kobject *kobj,
+			     KMT_BIN_ATTR_CONST struct bin_attribute *attr,
+			     char *buf, loff_t off, size_t count)
+{
+	struct kmt_vm *vm = to_kmt_vm(kobj);
+	struct kmt_slots *snap;
+	ssize_t ret = 0;
+	size_t len;
+	char *text;
+
+	snap = kmt_vm_slots_begin(vm);
+	text = kmt_slots_format(snap);
+	kmt_vm_slots_end(vm);
+	if (!text)
+		return -ENOMEM;
+	len = strlen(text);
+	if (off < len) {
+		ret = min_t(size_t, count, len - off);
+		memcpy(buf, text + off, ret);
+	}
+	kvfree(text);
+	return ret;
+}
+
+static struct kobj_attribute kmt_vm_pid_attr = __ATTR(pid, 0400, pid_show, NULL);
+static struct kobj_attribute kmt_vm_comm_attr = __ATTR(comm, 0400, comm_show, NULL);
+static struct kobj_attribute kmt_vm_stat_attr = __ATTR(stat, 0400, stat_show, NULL);
+
+static struct attribute *kmt_vm_attrs[] = {
+	&kmt_vm_pid_attr.attr,
+	&kmt_vm_comm_attr.attr,
+	&kmt_vm_stat_attr.attr,
+	NULL,
+};
+
+static struct bin_attribute kmt_vm_memslots_attr = {
+	.attr = { .name = "memslots", .mode = 0400 },
+	.KMT_BIN_ATTR_READ = memslots_read,
+};
+
+static KMT_BIN_ATTR_CONST struct bin_attribute *kmt_vm_bin_attrs[] = {
+	&kmt_vm_memslots_attr,
+	NULL,
+};
+
+static const struct attribute_group kmt_vm_group = {
+	.attrs = kmt_vm_attrs,
+	.KMT_BIN_ATTRS = kmt_vm_bin_attrs,
+};
+
+static const struct attribute_group *kmt_vm_groups[] = {
+	&kmt_vm_group,
+	NULL,
+};
+
+const struct kobj_type kmt_vm_ktype = {
+	.release = kmt_vm_release,
+	.sysfs_ops = &kobj_sysfs_ops,
+	.default_groups = kmt_vm_groups,
+};
+
+/**
+ * kmt_vm_sysfs_add() - create the directory vms/<pid>-<seq> of @vm
+ * @vm: a VM whose kobject was initialised with kmt_vm_ktype
+ *
+ * Context: process context, on kmt_wq.
+ * Return: 0 or a negative errno (the directory is then missing).
+ */
+int kmt_vm_sysfs_add(struct kmt_vm *vm)
+{
+	int ret;
+
+	ret = kobject_add(&vm->kobj, kmt_vms_kobj, "%d-%llu", vm->pid, vm->seq);
+	if (ret)
+		pr_warn_ratelimited("cannot add vms/%d-%llu: %d\n", vm->pid, vm->seq, ret);
+	return ret;
+}
+
+/* ---- Root ---- */
+
+static ssize_t version_show(struct kobject *kobj, struct kobj_attribute *attr, char *buf)
+{
+	return sysfs_emit(buf, "%s\n", KMT_VERSION);
+}
+
+static struct kobj_attribute kmt_version_attr = __ATTR_RO(version);
+
+/**
+ * kmt_sysfs_init() - create /sys/kernel/kvmmemtune and its fixed directories
+ *
+ * Context: module init.
+ * Return: 0 or a negative errno, with nothing left behind.
+ */
+int kmt_sysfs_init(void)
+{
+	int ret = -ENOMEM;
+
+	kmt_root_kobj = kobject_create_and_add("kvmmemtune", kernel_kobj);
+	if (!kmt_root_kobj)
+		return -ENOMEM;
+	ret = sysfs_create_file(kmt_root_kobj, &kmt_version_attr.attr);
+	if (ret)
+		goto err_root;
+	ret = -ENOMEM;
+	kmt_vms_kobj = kobject_create_and_add("vms", kmt_root_kobj);
+	if (!kmt_vms_kobj)
+		goto err_root;
+	kmt_host_kobj = kobject_create_and_add("host", kmt_root_kobj);
+	if (!kmt_host_kobj)
+		goto err_vms;
+	kmt_policy_kobj = kobject_create_and_add("policy", kmt_root_kobj);
+	if (!kmt_policy_kobj)
+		goto err_host;
+	return 0;
+
+err_host:
+	kobject_put(kmt_host_kobj);
+err_vms:
+	kobject_put(kmt_vms_kobj);
+err_root:
+	kobject_put(kmt_root_kobj);
+	return ret;
+}
+
+/**
+ * kmt_sysfs_exit() - remove /sys/kernel/kvmmemtune
+ *
+ * Context: module exit, after every VM directory is gone.
+ */
+void kmt_sysfs_exit(void)
+{
+	kobject_put(kmt_policy_kobj);
+	kobject_put(kmt_host_kobj);
+	kobject_put(kmt_vms_kobj);
+	kobject_put(kmt_root_kobj);
+}

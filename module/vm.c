@@ -1,0 +1,360 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * kvmmemtune VM registry.
+ *
+ * Every VM kvmmemtune has seen has one struct kmt_vm, found by its struct kvm
+ * pointer in a small RCU hash table. Entries are added from the memslot commit
+ * hook (atomic context) or by load-time discovery, and removed from the VM
+ * destroy hooks (atomic context); everything that sleeps (sysfs, memslot
+ * snapshots) runs on one ordered workqueue, so the directory of a VM is
+ * always added before it is removed.
+ *
+ * Lock order: kmt_registry_lock -> kmt_vm.kvm_lock. kmt_vm.lock (a mutex) is
+ * never held across either of them being taken by us, and is never taken
+ * by a hook.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/hashtable.h>
+#include <linux/kvm_host.h>
+#include <linux/slab.h>
+#include <linux/string.h>
+
+#include "compat.h"
+#include "trace.h"
+#include "vm.h"
+
+/* Protects kmt_registry and kmt_nr_vms against concurrent writers. */
+static DEFINE_SPINLOCK(kmt_registry_lock);
+static DEFINE_HASHTABLE(kmt_registry, 6);
+static unsigned int kmt_nr_vms;
+/* Sequence number of the next VM seen, module-wide: names vms/<pid>-<seq>. */
+static u64 kmt_next_seq = 1;
+/* Ordered: a VM's add_work always runs before its remove_work. */
+static struct workqueue_struct *kmt_wq;
+
+static struct kmt_vm *kmt_vm_lookup(struct kvm *kvm)
+{
+	struct kmt_vm *vm;
+
+	hash_for_each_possible_rcu(kmt_registry, vm, node, (unsigned long)kvm)
+		if (vm->kvm == kvm)
+			return vm;
+	return NULL;
+}
+
+/* Queue @work for @vm, holding a reference for it until it has run. */
+static void kmt_vm_queue(struct kmt_vm *vm, struct work_struct *work)
+{
+	kobject_get(&vm->kobj);
+	if (!queue_work(kmt_wq, work))
+		kobject_put(&vm->kobj);
+}
+
+/**
+ * kmt_vm_get_kvm() - pin the VM behind @vm while it is being used
+ * @vm: a registered VM
+ *
+ * Context: any; does not sleep. Takes and releases @vm->kvm_lock.
+ * Return: true with a reference on @vm->kvm, to be dropped with
+ * kmt_vm_put_kvm() from process context; false when KVM is already
+ * destroying the VM.
+ */
+bool kmt_vm_get_kvm(struct kmt_vm *vm)
+{
+	bool ok;
+
+	/*
+	 * The destroy hook sets @dead before KVM frees the VM, under the same
+	 * lock, so while !dead the struct kvm is still there to be asked.
+	 */
+	spin_lock(&vm->kvm_lock);
+	ok = !vm->dead && kvm_get_kvm_safe(vm->kvm);
+	spin_unlock(&vm->kvm_lock);
+	return ok;
+}
+
+/**
+ * kmt_vm_put_kvm() - drop the reference taken by kmt_vm_get_kvm()
+ * @vm: the VM
+ *
+ * Context: process context, no kvmmemtune spinlock held: dropping the last
+ * reference destroys the VM from here, which runs the destroy hooks.
+ */
+void kmt_vm_put_kvm(struct kmt_vm *vm)
+{
+	kvm_put_kvm(vm->kvm);
+}
+
+/* Take a fresh memslot snapshot when the last one is stale. */
+static void __kmt_vm_refresh(struct kmt_vm *vm)
+{
+	struct kmt_slots *new, *old;
+	int gen;
+
+	lockdep_assert_held(&vm->lock);
+	gen = atomic_read_acquire(&vm->slots_gen);
+	if (rcu_access_pointer(vm->slots) && gen == vm->snap_gen)
+		return;
+	if (!kmt_vm_get_kvm(vm))
+		return;
+	new = kmt_slots_read(vm->kvm, GFP_KERNEL);
+	kmt_vm_put_kvm(vm);
+	if (!new)
+		return;
+	old = rcu_replace_pointer(vm->slots, new, lockdep_is_held(&vm->lock));
+	vm->snap_gen = gen;
+	if (old)
+		kvfree_rcu(old, rcu);
+}
+
+static void kmt_vm_refresh(struct kmt_vm *vm)
+{
+	mutex_lock(&vm->lock);
+	__kmt_vm_refresh(vm);
+	mutex_unlock(&vm->lock);
+}
+
+/**
+ * kmt_vm_slots_begin() - up-to-date memslot snapshot of @vm, for a reader
+ * @vm: the VM
+ *
+ * Refreshes the snapshot when a memslot change happened since it was taken,
+ * so a read that follows an ioctl sees its effect.
+ *
+ * Context: process context; may sleep. Returns with @vm->lock held, which
+ * keeps the snapshot alive; release it with kmt_vm_slots_end(). The result
+ * is NULL when no snapshot could be taken.
+ */
+struct kmt_slots *kmt_vm_slots_begin(struct kmt_vm *vm)
+{
+	mutex_lock(&vm->lock);
+	__kmt_vm_refresh(vm);
+	return rcu_dereference_protected(vm->slots, lockdep_is_held(&vm->lock));
+}
+
+/**
+ * kmt_vm_slots_end() - end of a kmt_vm_slots_begin() section
+ * @vm: the VM
+ *
+ * Context: process context, @vm->lock held by kmt_vm_slots_begin().
+ */
+void kmt_vm_slots_end(struct kmt_vm *vm)
+{
+	mutex_unlock(&vm->lock);
+}
+
+static void kmt_vm_add_work(struct work_struct *work)
+{
+	struct kmt_vm *vm = container_of(work, struct kmt_vm, add_work);
+
+	kmt_vm_refresh(vm);
+	if (!kmt_vm_sysfs_add(vm)) {
+		vm->in_sysfs = true;
+		trace_vm_add(vm->pid, vm->seq, vm->comm);
+	}
+	kobject_put(&vm->kobj);
+}
+
+static void kmt_vm_refresh_work(struct work_struct *work)
+{
+	struct kmt_vm *vm = container_of(work, struct kmt_vm, refresh_work);
+
+	kmt_vm_refresh(vm);
+	kobject_put(&vm->kobj);
+}
+
+/* Runs with the reference the registry held. */
+static void kmt_vm_remove_work(struct work_struct *work)
+{
+	struct kmt_vm *vm = container_of(work, struct kmt_vm, remove_work);
+
+	if (vm->in_sysfs) {
+		kobject_del(&vm->kobj);
+		vm->in_sysfs = false;
+		trace_vm_remove(vm->pid, vm->seq);
+	}
+	kobject_put(&vm->kobj);
+}
+
+/**
+ * kmt_vm_release() - free a VM record when its last reference is gone
+ * @kobj: the VM's kobject
+ *
+ * Context: process context (the last reference is dropped on kmt_wq or at
+ * unload). Registry readers may still hold the pointer: free after a grace
+ * period.
+ */
+void kmt_vm_release(struct kobject *kobj)
+{
+	struct kmt_vm *vm = container_of(kobj, struct kmt_vm, kobj);
+	struct kmt_slots *slots = rcu_dereference_protected(vm->slots, 1);
+
+	if (slots)
+		kvfree_rcu(slots, rcu);
+	kfree_rcu(vm, rcu);
+}
+
+/**
+ * kmt_vm_known() - whether @kvm is registered
+ * @kvm: any pointer
+ *
+ * Context: any; does not sleep.
+ */
+bool kmt_vm_known(struct kvm *kvm)
+{
+	bool known;
+
+	rcu_read_lock();
+	known = kmt_vm_lookup(kvm);
+	rcu_read_unlock();
+	return known;
+}
+
+/**
+ * kmt_vm_find_or_add() - the record of @kvm, created at first sight
+ * @kvm: the VM; the caller guarantees it is alive for the duration
+ * @pid: tgid of the process owning the VM
+ * @comm: its command name
+ * @gfp: GFP_ATOMIC from hooks, GFP_KERNEL from discovery
+ *
+ * Context: any context the @gfp allows; takes kmt_registry_lock.
+ * Return: the VM, valid while @kvm is alive and kvmmemtune loaded, or NULL
+ * when memory is short.
+ */
+struct kmt_vm *kmt_vm_find_or_add(struct kvm *kvm, pid_t pid, const char *comm,
+				  gfp_t gfp)
+{
+	struct kmt_vm *vm, *old;
+
+	rcu_read_lock();
+	vm = kmt_vm_lookup(kvm);
+	rcu_read_unlock();
+	if (vm)
+		return vm;
+
+	vm = kzalloc(sizeof(*vm), gfp | __GFP_NOWARN);
+	if (!vm)
+		return NULL;
+	kobject_init(&vm->kobj, &kmt_vm_ktype);
+	vm->kvm = kvm;
+	spin_lock_init(&vm->kvm_lock);
+	mutex_init(&vm->lock);
+	vm->pid = pid;
+	strscpy(vm->comm, comm, sizeof(vm->comm));
+	atomic_set(&vm->slots_gen, 1);
+	INIT_WORK(&vm->add_work, kmt_vm_add_work);
+	INIT_WORK(&vm->refresh_work, kmt_vm_refresh_work);
+	INIT_WORK(&vm->remove_work, kmt_vm_remove_work);
+
+	spin_lock(&kmt_registry_lock);
+	old = kmt_vm_lookup(kvm);
+	if (old) {
+		spin_unlock(&kmt_registry_lock);
+		/* Never published, never added: no kobject release needed. */
+		kfree(vm);
+		return old;
+	}
+	vm->seq = kmt_next_seq++;
+	hash_add_rcu(kmt_registry, &vm->node, (unsigned long)kvm);
+	kmt_nr_vms++;
+	kmt_vm_queue(vm, &vm->add_work);
+	spin_unlock(&kmt_registry_lock);
+	return vm;
+}
+
+/**
+ * kmt_vm_slot_event() - account a memslot change of @vm
+ * @vm: the VM
+ * @ev: what changed
+ *
+ * Context: any; called from the commit hook after KVM installed the new
+ * memslots. Marks the snapshot stale and refreshes it in the background.
+ */
+void kmt_vm_slot_event(struct kmt_vm *vm, enum kmt_slot_event ev)
+{
+	atomic64_inc(&vm->slot_events[ev]);
+	atomic_inc_return_release(&vm->slots_gen);
+	kmt_vm_queue(vm, &vm->refresh_work);
+}
+
+/**
+ * kmt_vm_destroying() - KVM is destroying @kvm: forget it
+ * @kvm: the VM, still allocated
+ *
+ * Context: any; called from the destroy hooks (for a VM whose creation
+ * failed, only kvm_arch_destroy_vm runs), possibly twice for one VM.
+ * After this returns nobody dereferences @kvm through kvmmemtune.
+ */
+void kmt_vm_destroying(struct kvm *kvm)
+{
+	struct kmt_vm *vm;
+
+	spin_lock(&kmt_registry_lock);
+	vm = kmt_vm_lookup(kvm);
+	if (vm) {
+		hash_del_rcu(&vm->node);
+		kmt_nr_vms--;
+		spin_lock(&vm->kvm_lock);
+		vm->dead = true;
+		spin_unlock(&vm->kvm_lock);
+		/* remove_work inherits the registry's reference. */
+		queue_work(kmt_wq, &vm->remove_work);
+	}
+	spin_unlock(&kmt_registry_lock);
+}
+
+/**
+ * kmt_vm_count() - number of VMs tracked now
+ *
+ * Context: any.
+ */
+unsigned int kmt_vm_count(void)
+{
+	return READ_ONCE(kmt_nr_vms);
+}
+
+/**
+ * kmt_vm_flush() - wait until every queued directory change is done
+ *
+ * Context: process context, not on kmt_wq.
+ */
+void kmt_vm_flush(void)
+{
+	flush_workqueue(kmt_wq);
+}
+
+/**
+ * kmt_vm_init() - set up the registry
+ *
+ * Context: module init.
+ */
+int kmt_vm_init(void)
+{
+	kmt_wq = alloc_ordered_workqueue("kvmmemtune", 0);
+	return kmt_wq ? 0 : -ENOMEM;
+}
+
+/**
+ * kmt_vm_exit() - forget every VM and free the registry
+ *
+ * Context: module exit, after the hooks are gone: nothing adds or removes
+ * VMs concurrently any more.
+ */
+void kmt_vm_exit(void)
+{
+	struct hlist_node *tmp;
+	struct kmt_vm *vm;
+	int bkt;
+
+	flush_workqueue(kmt_wq);
+	hash_for_each_safe(kmt_registry, bkt, tmp, vm, node) {
+		hash_del_rcu(&vm->node);
+		kmt_nr_vms--;
+		spin_lock(&vm->kvm_lock);
+		vm->dead = true;
+		spin_unlock(&vm->kvm_lock);
+		queue_work(kmt_wq, &vm->remove_work);
+	}
+	destroy_workqueue(kmt_wq);
+}

@@ -1,0 +1,147 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * kvmmemtune VM registry: one struct kmt_vm per KVM virtual machine seen.
+ */
+#ifndef _KMT_VM_H
+#define _KMT_VM_H
+
+#include <linux/kobject.h>
+#include <linux/mutex.h>
+#include <linux/rcupdate.h>
+#include <linux/sched.h>
+#include <linux/spinlock.h>
+#include <linux/types.h>
+#include <linux/workqueue.h>
+
+struct kvm;
+
+/**
+ * struct kmt_slot - one KVM memslot as last read from the VM
+ * @base_gfn:	first guest frame number
+ * @npages:	size in pages
+ * @uaddr:	host virtual address of the first page in the VM process
+ * @flags:	KVM_MEM_* flags
+ * @as_id:	address space (0: normal, 1: SMM on x86)
+ * @id:		slot id within its address space
+ */
+struct kmt_slot {
+	u64 base_gfn;
+	u64 npages;
+	unsigned long uaddr;
+	u32 flags;
+	u16 as_id;
+	u16 id;
+};
+
+/**
+ * struct kmt_slots - an immutable snapshot of a VM's memslots
+ * @rcu:	frees the snapshot after readers are done
+ * @guest_bytes: sum of the address-space-0 slot sizes
+ * @nr:		number of entries in @slot
+ * @slot:	the slots, sorted by (as_id, id)
+ *
+ * Lifetime: published in kmt_vm.slots with rcu_assign_pointer() under
+ * kmt_vm.lock; replaced as a whole, freed with kvfree_rcu() when replaced or
+ * when the kmt_vm is released. Readers hold rcu_read_lock().
+ */
+struct kmt_slots {
+	struct rcu_head rcu;
+	u64 guest_bytes;
+	unsigned int nr;
+	struct kmt_slot slot[];
+};
+
+/* Memslot changes seen by the commit hook, by kind (enum kvm_mr_change). */
+enum kmt_slot_event {
+	KMT_SLOT_CREATE,
+	KMT_SLOT_DELETE,
+	KMT_SLOT_MOVE,
+	KMT_SLOT_FLAGS,
+	KMT_SLOT_NR_EVENTS,
+};
+
+/**
+ * struct kmt_vm - what kvmmemtune knows of one VM
+ * @kobj:	the VM's directory vms/<pid>-<seq>; its refcount is the VM's
+ * @node:	entry in the registry hash, keyed by @kvm
+ * @kvm:	the VM. Never dereferenced once @dead is set; before that only
+ *		under @kvm_lock or with a reference from kmt_vm_get_kvm().
+ * @kvm_lock:	orders kmt_vm_get_kvm() against the destroy hook setting @dead
+ * @dead:	KVM began destroying the VM (set once, under @kvm_lock)
+ * @pid:	tgid of the process that owns the VM
+ * @seq:	module-wide sequence number of first sight
+ * @comm:	command name of that process at first sight
+ * @lock:	serialises snapshot refreshes (sleeping; process context only)
+ * @slots:	the latest memslot snapshot (RCU)
+ * @slots_gen:	memslot changes seen; the snapshot is stale while
+ *		@slots_gen differs from @snap_gen
+ * @snap_gen:	value of @slots_gen the current snapshot was taken after
+ * @slot_events: memslot changes by kind, since first sight
+ * @in_sysfs:	the directory was added (set and read on kmt_wq only)
+ * @add_work:	adds the directory and takes the first snapshot
+ * @refresh_work: refreshes the snapshot after a memslot change
+ * @remove_work: removes the directory and drops the registry's reference
+ * @rcu:	frees the struct after registry readers are done
+ *
+ * Lifetime: allocated at first sight (commit hook or load-time discovery)
+ * with one reference, owned by the registry. The destroy hooks unhash it,
+ * set @dead and queue @remove_work, which inherits the registry's
+ * reference. Each queued work item holds its own reference. The kobject
+ * release frees the snapshot and the struct after an RCU grace period, so
+ * a registry lookup under rcu_read_lock() never sees freed memory.
+ */
+struct kmt_vm {
+	struct kobject kobj;
+	struct hlist_node node;
+	struct kvm *kvm;
+	spinlock_t kvm_lock;	/* see @kvm_lock above */
+	bool dead;
+	pid_t pid;
+	u64 seq;
+	char comm[TASK_COMM_LEN];
+	struct mutex lock;	/* see @lock above */
+	struct kmt_slots __rcu *slots;
+	atomic_t slots_gen;
+	int snap_gen;
+	atomic64_t slot_events[KMT_SLOT_NR_EVENTS];
+	bool in_sysfs;
+	struct work_struct add_work;
+	struct work_struct refresh_work;
+	struct work_struct remove_work;
+	struct rcu_head rcu;
+};
+
+int kmt_vm_init(void);
+void kmt_vm_exit(void);
+
+struct kmt_vm *kmt_vm_find_or_add(struct kvm *kvm, pid_t pid, const char *comm,
+				  gfp_t gfp);
+void kmt_vm_slot_event(struct kmt_vm *vm, enum kmt_slot_event ev);
+void kmt_vm_destroying(struct kvm *kvm);
+bool kmt_vm_known(struct kvm *kvm);
+bool kmt_vm_get_kvm(struct kmt_vm *vm);
+void kmt_vm_put_kvm(struct kmt_vm *vm);
+struct kmt_slots *kmt_vm_slots_begin(struct kmt_vm *vm);
+void kmt_vm_slots_end(struct kmt_vm *vm);
+void kmt_vm_release(struct kobject *kobj);
+unsigned int kmt_vm_count(void);
+void kmt_vm_flush(void);
+
+/* memslot.c */
+struct kmt_slots *kmt_slots_read(struct kvm *kvm, gfp_t gfp);
+char *kmt_slots_format(const struct kmt_slots *snap);
+
+/* sysfs.c */
+extern struct kobject *kmt_vms_kobj;
+extern const struct kobj_type kmt_vm_ktype;
+int kmt_sysfs_init(void);
+void kmt_sysfs_exit(void);
+int kmt_vm_sysfs_add(struct kmt_vm *vm);
+
+/* kvm_hooks.c */
+int kmt_kvm_hooks_init(void);
+void kmt_kvm_hooks_exit(void);
+int kmt_discover_vms(void);
+u64 kmt_kvm_events_lost(void);
+
+#endif /* _KMT_VM_H */

@@ -1,0 +1,56 @@
+#!/bin/busybox sh
+# SPDX-License-Identifier: GPL-2.0
+#
+# /init of the test guest: set up the guest, load KVM and kvmmemtune, run the
+# selftests (or the demo) and power off. The host reads the serial console:
+# TAP lines from the tests, KMT-* lines from here.
+/bin/busybox --install -s /bin
+export PATH=/bin:/sbin
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev
+mount -t tmpfs tmpfs /tmp
+mount -t tracefs tracefs /sys/kernel/tracing 2>/dev/null ||
+	mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null
+echo 1 > /proc/sys/kernel/printk
+
+mode=test
+for arg in $(cat /proc/cmdline); do
+	case $arg in kmt.mode=*) mode=${arg#kmt.mode=} ;; esac
+done
+kver=$(uname -r)
+export KMT_MODULE=/lib/modules/$kver/updates/kvmmemtune.ko
+
+finish() {
+	echo "KMT-DONE"
+	sync
+	poweroff -f
+}
+
+echo "KMT-KERNEL $kver"
+modprobe kvm_amd || echo "KMT-ERROR modprobe kvm_amd failed"
+[ -c /dev/kvm ] || { echo "KMT-ERROR no /dev/kvm"; finish; }
+if ! insmod "$KMT_MODULE"; then
+	echo "KMT-ERROR insmod kvmmemtune failed"
+	dmesg | tail -n 20
+	finish
+fi
+
+if [ "$mode" = demo ]; then
+	/tests/demo.sh
+	finish
+fi
+
+for t in /tests/test_*; do
+	echo "KMT-BEGIN ${t##*/}"
+	"$t"
+	echo "KMT-END ${t##*/} rc=$?"
+done
+# The whole run, module unloads included, must leave the kernel log clean.
+if dmesg | grep -E 'WARNING:|BUG:|Oops|general protection|possible (recursive|circular) locking|INFO: task' > /tmp/trouble; then
+	echo "not ok 1 dmesg_clean"
+	sed 's/^/# /' /tmp/trouble | head -n 40
+else
+	echo "ok 1 dmesg_clean"
+fi
+finish

@@ -1,0 +1,150 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# run.sh [--demo] [KVER...]: build kvmmemtune and its selftests for each matrix
+# kernel, boot each kernel under QEMU software emulation (nested SVM, so real
+# KVM VMs run inside), run the tests there and count the TAP results.
+# Ends with "N passed, N failed, N skipped"; exits non-zero on any failure.
+set -uo pipefail
+KMT_CACHE=${KMT_CACHE:-/var/cache/kvmmemtune}
+export KMT_CACHE
+top=$(cd "$(dirname "$0")/.." && pwd)
+here=$top/selftests
+mode=test
+if [ "${1:-}" = --demo ]; then
+	mode=demo
+	shift
+fi
+GUEST_TIMEOUT=${KMT_GUEST_TIMEOUT:-900}
+GUEST_MEM=${KMT_GUEST_MEM:-2G}
+
+start=$(date +%s)
+if [ -z "${KMT_SKIP_DEPS:-}" ]; then
+	"$here/deps.sh" || { echo "run: installing dependencies failed"; echo "0 passed, 1 failed"; exit 1; }
+fi
+if [ $# -gt 0 ]; then
+	kernels="$*"
+elif [ "$mode" = demo ]; then
+	kernels=$(tail -n 1 "$KMT_CACHE/matrix")
+else
+	kernels=$(cat "$KMT_CACHE/matrix")
+fi
+
+work=$KMT_CACHE/run
+rm -rf "$work"
+mkdir -p "$work/tests"
+
+# ---- static test programs (one build serves every kernel) ----
+CFLAGS="-static -O2 -g -Wall -Werror -I$KMT_CACHE/ksft -I$top/include"
+for src in "$here"/test_*.c; do
+	name=$(basename "$src" .c)
+	gcc $CFLAGS -o "$work/tests/$name" "$src" -lpthread ||
+		{ echo "run: cannot build $name"; echo "0 passed, 1 failed"; exit 1; }
+done
+gcc $CFLAGS -o "$work/tests/demo_vm" "$here/demo_vm.c" || { echo "run: cannot build demo_vm"; echo "0 passed, 1 failed"; exit 1; }
+cp "$here/demo.sh" "$work/tests/"
+if [ -f "$top/tools/Makefile" ]; then
+	make -s -C "$top/tools" LDFLAGS=-static O="$work/tool" >/dev/null &&
+		cp "$work/tool/kvmmemtune" "$work/tests/" 2>/dev/null || true
+fi
+
+# Copy one kernel module, decompressed, into the initramfs tree.
+stage_module() {	# $1 = kernel modules dir, $2 = stage modules dir, $3 = relpath
+	local src=$1/$2 dst
+	dst=$3/${2%.xz}
+	dst=${dst%.zst}
+	mkdir -p "$(dirname "$dst")"
+	case $src in
+	*.xz) xz -dc "$src" > "$dst" ;;
+	*.zst) zstd -qdc "$src" > "$dst" ;;
+	*) cp "$src" "$dst" ;;
+	esac
+}
+
+# Modules a module needs, itself included, from modules.dep.
+module_closure() {	# $1 = modules dir, $2 = relpath
+	local line
+	line=$(grep -E "^$2:" "$1/modules.dep")
+	echo "${line%%:*}"
+	for d in ${line#*:}; do echo "$d"; done
+}
+
+# ---- per kernel: module, initramfs ----
+prepare() {	# $1 = kver
+	local kver=$1 kd=$KMT_CACHE/kernels/$1 stage=$work/$1/root ko m rel moddir
+	moddir=$kd/lib/modules/$kver
+	mkdir -p "$stage"/{bin,sbin,proc,sys,dev,tmp,tests} "$stage/lib/modules/$kver/updates"
+	ko=$("$here/build-module.sh" "$kver" > "$work/$kver/build.log" 2>&1 && tail -n 1 "$work/$kver/build.log") ||
+		{ echo "build failed"; tail -n 20 "$work/$kver/build.log"; return 1; }
+	cp "$ko" "$stage/lib/modules/$kver/updates/kvmmemtune.ko"
+	rel=$(grep -oE '^[^:]*/kvm-amd\.ko[^:]*' "$moddir/modules.dep")
+	for m in $(module_closure "$moddir" "$rel"); do
+		stage_module "$moddir" "$m" "$stage/lib/modules/$kver"
+	done
+	cp "$moddir"/modules.order "$moddir"/modules.builtin "$stage/lib/modules/$kver/" 2>/dev/null || true
+	depmod -b "$stage" "$kver" 2>/dev/null
+	cp /bin/busybox "$stage/bin/busybox"
+	cp "$here/guest-init.sh" "$stage/init"
+	chmod +x "$stage/init"
+	cp -r "$work/tests/." "$stage/tests/"
+	(cd "$stage" && find . | cpio -o -H newc --quiet) > "$work/$kver/initrd.cpio"
+}
+
+boot() {	# $1 = kver
+	local kver=$1 log=$work/$1/console.log
+	timeout "$GUEST_TIMEOUT" qemu-system-x86_64 -accel tcg,thread=single -cpu max \
+		-m "$GUEST_MEM" -smp 2 -nodefaults -display none -no-reboot \
+		-serial "file:$log" -monitor none \
+		-kernel "$KMT_CACHE/kernels/$kver/vmlinux" -initrd "$work/$kver/initrd.cpio" \
+		-append "console=ttyS0 quiet panic=-1 oops=panic transparent_hugepage=madvise kmt.mode=$mode" \
+		< /dev/null > "$work/$kver/qemu.log" 2>&1
+	echo $? > "$work/$kver/qemu.rc"
+}
+
+for k in $kernels; do
+	mkdir -p "$work/$k"
+	if ! prepare "$k" > "$work/$k/prepare.log" 2>&1; then
+		echo "prepare failed" >> "$work/$k/prepare.log"
+	fi
+done
+for k in $kernels; do
+	[ -f "$work/$k/initrd.cpio" ] && boot "$k" &
+done
+wait
+
+if [ "$mode" = demo ]; then
+	for k in $kernels; do
+		tr -d '\r' < "$work/$k/console.log" | sed -n '/KMT-DEMO-BEGIN/,/KMT-DEMO-END/p'
+	done
+	exit 0
+fi
+
+pass=0 fail=0 skip=0
+for k in $kernels; do
+	log=$work/$k/console.log
+	echo "== $k"
+	if [ ! -f "$work/$k/initrd.cpio" ]; then
+		sed 's/^/   /' "$work/$k/prepare.log"
+		fail=$((fail + 1))
+		continue
+	fi
+	tr -d '\r' < "$log" > "$log.clean"
+	p=$(grep -cE '^ok [0-9]+ ' "$log.clean" | head -n 1)
+	s=$(grep -cE '^ok [0-9]+ .*# SKIP' "$log.clean")
+	f=$(grep -cE '^not ok [0-9]+ ' "$log.clean")
+	p=$((p - s))
+	grep -E '^(not )?ok [0-9]+ |^KMT-(ERROR|KERNEL)|^# SKIP|^#.*(FAIL|Expected|ASSERT)' "$log.clean" | sed 's/^/   /'
+	if ! grep -q '^KMT-DONE' "$log.clean"; then
+		echo "   guest did not finish (qemu rc $(cat "$work/$k/qemu.rc" 2>/dev/null)); last console lines:"
+		tail -n 40 "$log.clean" | sed 's/^/   | /'
+		f=$((f + 1))
+	fi
+	if grep -q '^KMT-ERROR' "$log.clean"; then
+		f=$((f + 1))
+	fi
+	echo "   $k: $p passed, $f failed, $s skipped"
+	pass=$((pass + p)) fail=$((fail + f)) skip=$((skip + s))
+done
+echo "run: $(($(date +%s) - start)) s, logs in $work"
+echo "$pass passed, $fail failed, $skip skipped"
+[ "$fail" -eq 0 ]
