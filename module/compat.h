@@ -6,7 +6,10 @@
 #ifndef _KMT_COMPAT_H
 #define _KMT_COMPAT_H
 
+#include <linux/fs.h>
 #include <linux/kvm_host.h>
+#include <linux/module.h>
+#include <linux/string.h>
 #include <linux/version.h>
 
 #include "../include/kvmmemtune.h"
@@ -43,6 +46,29 @@ static inline int kmt_nr_address_spaces(struct kvm *kvm)
 #define KMT_BIN_ATTR_CONST
 #define KMT_BIN_ATTR_READ read
 #define KMT_BIN_ATTRS bin_attrs
+#endif
+
+/*
+ * v6.19 "KVM: Export KVM-internal symbols for sub-modules only" limits
+ * file_is_kvm() to kvm-amd/kvm-intel. There, recognise a VM file as KVM makes
+ * it: the anonymous inode "kvm-vm" with file operations owned by KVM (before
+ * v6.6 KVM left kvm_vm_fops.owner unset, so this test only serves 6.19+).
+ */
+#if LINUX_VERSION_CODE < KERNEL_VERSION(6, 19, 0)
+static inline bool kmt_file_is_kvm(struct file *file)
+{
+	return file_is_kvm(file);
+}
+#else
+static inline bool kmt_file_is_kvm(struct file *file)
+{
+	const struct module *owner = file->f_op ? file->f_op->owner : NULL;
+
+	if (!owner || strcmp(file->f_path.dentry->d_name.name, "kvm-vm"))
+		return false;
+	return !strcmp(owner->name, "kvm") || !strcmp(owner->name, "kvm_amd") ||
+	       !strcmp(owner->name, "kvm_intel");
+}
 #endif
 
 #endif /* _KMT_COMPAT_H */

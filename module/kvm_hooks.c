@@ -152,21 +152,6 @@ struct kmt_discover_ctx {
 	struct task_struct *task;
 };
 
-/*
- * A VM file is the anonymous inode KVM_CREATE_VM returns: named "kvm-vm",
- * with file operations owned by KVM. file_is_kvm() would say it directly but
- * is not exported to other modules on every kernel this module supports.
- */
-static bool kmt_file_is_vm(const struct file *file)
-{
-	const struct module *owner = file->f_op ? file->f_op->owner : NULL;
-
-	if (!owner || strcmp(file->f_path.dentry->d_name.name, "kvm-vm"))
-		return false;
-	return !strcmp(owner->name, "kvm") || !strcmp(owner->name, "kvm_amd") ||
-	       !strcmp(owner->name, "kvm_intel");
-}
-
 /* iterate_fd() callback, under files->file_lock. Nonzero stops the walk. */
 static int kmt_discover_fd(const void *arg, struct file *file, unsigned int fd)
 {
@@ -175,7 +160,7 @@ static int kmt_discover_fd(const void *arg, struct file *file, unsigned int fd)
 	struct kvm *kvm;
 	unsigned int i;
 
-	if (!kmt_file_is_vm(file))
+	if (!kmt_file_is_kvm(file))
 		return 0;
 	kvm = file->private_data;
 	for (i = 0; i < ctx->nr; i++)
