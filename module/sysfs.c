@@ -13,6 +13,8 @@
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/kobject.h>
+#include <linux/ktime.h>
+#include <linux/math64.h>
 #include <linux/mm.h>
 #include <linux/module.h>
 #include <linux/slab.h>
@@ -47,20 +49,129 @@ static const char * const kmt_slot_event_key[KMT_SLOT_NR_EVENTS] = {
 	[KMT_SLOT_FLAGS] = "memslot_flags",
 };
 
+static const char * const kmt_map_key[] = { "kvm_map_4k", "kvm_map_2m", "kvm_map_1g" };
+
+static s64 kmt_scan_age_ms(const struct kmt_scan *sc)
+{
+	return sc ? div_u64(ktime_get_boottime_ns() - sc->when_ns, NSEC_PER_MSEC) : -1;
+}
+
 static ssize_t stat_show(struct kobject *kobj, struct kobj_attribute *attr, char *buf)
 {
 	struct kmt_vm *vm = to_kmt_vm(kobj);
+	const struct kmt_scan *sc;
+	struct kmt_counters c;
 	struct kmt_slots *snap;
-	int len = 0, ev;
+	int len = 0, i, nid;
 
+	kmt_vm_counters(vm, &c);
+	if (!c.valid)
+		return -ENODEV;
 	snap = kmt_vm_slots_begin(vm);
 	len += sysfs_emit_at(buf, len, "guest_bytes %llu\n", snap ? snap->guest_bytes : 0);
 	len += sysfs_emit_at(buf, len, "memslots %u\n", snap ? snap->nr : 0);
+	for (i = 0; i < KMT_SLOT_NR_EVENTS; i++)
+		len += sysfs_emit_at(buf, len, "%s %lld\n", kmt_slot_event_key[i],
+				     atomic64_read(&vm->slot_events[i]));
+	len += sysfs_emit_at(buf, len, "rss_anon_bytes %llu\n", c.rss_anon);
+	len += sysfs_emit_at(buf, len, "rss_file_bytes %llu\n", c.rss_file);
+	len += sysfs_emit_at(buf, len, "rss_shmem_bytes %llu\n", c.rss_shmem);
+	len += sysfs_emit_at(buf, len, "swap_bytes %llu\n", c.swap);
+	if (IS_ENABLED(CONFIG_KSM))
+		len += sysfs_emit_at(buf, len, "ksm_merging_pages %llu\n", c.ksm_merging);
+	for (i = 0; i < ARRAY_SIZE(kmt_map_key); i++)
+		len += sysfs_emit_at(buf, len, "%s %llu\n", kmt_map_key[i], c.map[i]);
+	len += sysfs_emit_at(buf, len, "nx_lpage_splits %llu\n", c.nx_lpage_splits);
+
+	/* The last scan, as it was; scan_age_ms says how old (-1: never). */
+	sc = vm->scan;
+	len += sysfs_emit_at(buf, len, "scan_resident_bytes %llu\n", sc ? sc->resident : 0);
+	len += sysfs_emit_at(buf, len, "scan_thp_bytes %llu\n", sc ? sc->thp : 0);
+	len += sysfs_emit_at(buf, len, "scan_hugetlb_bytes %llu\n", sc ? sc->hugetlb : 0);
+	len += sysfs_emit_at(buf, len, "scan_zero_bytes %llu\n", sc ? sc->zero : 0);
+	for_each_online_node(nid)
+		len += sysfs_emit_at(buf, len, "node%d_resident_bytes %llu\n", nid,
+				     sc ? sc->node[nid] : 0);
+	len += sysfs_emit_at(buf, len, "scan_age_ms %lld\n", kmt_scan_age_ms(sc));
+	len += sysfs_emit_at(buf, len, "scan_duration_us %llu\n",
+			     sc ? div_u64(sc->duration_ns, NSEC_PER_USEC) : 0);
+	len += sysfs_emit_at(buf, len, "scan_lock_max_us %llu\n",
+			     sc ? div_u64(sc->lock_max_ns, NSEC_PER_USEC) : 0);
 	kmt_vm_slots_end(vm);
-	for (ev = 0; ev < KMT_SLOT_NR_EVENTS; ev++)
-		len += sysfs_emit_at(buf, len, "%s %lld\n", kmt_slot_event_key[ev],
-				     atomic64_read(&vm->slot_events[ev]));
 	return len;
+}
+
+static ssize_t scan_show(struct kobject *kobj, struct kobj_attribute *attr, char *buf)
+{
+	struct kmt_vm *vm = to_kmt_vm(kobj);
+	s64 age;
+
+	mutex_lock(&vm->lock);
+	age = kmt_scan_age_ms(vm->scan);
+	mutex_unlock(&vm->lock);
+	return sysfs_emit(buf, "%lld\n", age);
+}
+
+static ssize_t scan_store(struct kobject *kobj, struct kobj_attribute *attr,
+			  const char *buf, size_t count)
+{
+	unsigned int v;
+	int ret;
+
+	ret = kstrtouint(buf, 10, &v);
+	if (ret)
+		return ret;
+	if (v != 1)
+		return -EINVAL;
+	ret = kmt_scan_vm(to_kmt_vm(kobj));
+	return ret ?: count;
+}
+
+/* Copy the window of @text a bin attribute reader asked for; free @text. */
+static ssize_t kmt_text_window(char *text, char *buf, loff_t off, size_t count)
+{
+	ssize_t ret = 0;
+	size_t len;
+
+	if (!text)
+		return -ENOMEM;
+	len = strlen(text);
+	if (off < len) {
+		ret = min_t(size_t, count, len - off);
+		memcpy(buf, text + off, ret);
+	}
+	kvfree(text);
+	return ret;
+}
+
+/* slot_stat: "as id base_gfn npages resident_bytes thp_bytes" per slot. */
+static ssize_t slot_stat_read(struct file *file, struct kobject *kobj,
+			      KMT_BIN_ATTR_CONST struct bin_attribute *attr,
+			      char *buf, loff_t off, size_t count)
+{
+	struct kmt_vm *vm = to_kmt_vm(kobj);
+	const struct kmt_scan *sc;
+	size_t size, len = 0;
+	unsigned int i, nr;
+	char *text;
+
+	mutex_lock(&vm->lock);
+	sc = vm->scan;
+	nr = sc ? sc->nr_slots : 0;
+	size = (size_t)nr * (12 + 5 * 21) + 1;
+	text = kvmalloc(size, GFP_KERNEL);
+	if (text) {
+		text[0] = '\0';
+		for (i = 0; i < nr; i++) {
+			const struct kmt_slot_scan *s = &sc->slot[i];
+
+			len += scnprintf(text + len, size - len, "%u %u %llu %llu %llu %llu\n",
+					 s->as_id, s->id, s->base_gfn, s->npages,
+					 s->resident, s->thp);
+		}
+	}
+	mutex_unlock(&vm->lock);
+	return kmt_text_window(text, buf, off, count);
 }
 
 /*
@@ -75,32 +186,24 @@ static ssize_t memslots_read(struct file *file, struct kobject *kobj,
 {
 	struct kmt_vm *vm = to_kmt_vm(kobj);
 	struct kmt_slots *snap;
-	ssize_t ret = 0;
-	size_t len;
 	char *text;
 
 	snap = kmt_vm_slots_begin(vm);
 	text = kmt_slots_format(snap);
 	kmt_vm_slots_end(vm);
-	if (!text)
-		return -ENOMEM;
-	len = strlen(text);
-	if (off < len) {
-		ret = min_t(size_t, count, len - off);
-		memcpy(buf, text + off, ret);
-	}
-	kvfree(text);
-	return ret;
+	return kmt_text_window(text, buf, off, count);
 }
 
 static struct kobj_attribute kmt_vm_pid_attr = __ATTR(pid, 0400, pid_show, NULL);
 static struct kobj_attribute kmt_vm_comm_attr = __ATTR(comm, 0400, comm_show, NULL);
 static struct kobj_attribute kmt_vm_stat_attr = __ATTR(stat, 0400, stat_show, NULL);
+static struct kobj_attribute kmt_vm_scan_attr = __ATTR(scan, 0600, scan_show, scan_store);
 
 static struct attribute *kmt_vm_attrs[] = {
 	&kmt_vm_pid_attr.attr,
 	&kmt_vm_comm_attr.attr,
 	&kmt_vm_stat_attr.attr,
+	&kmt_vm_scan_attr.attr,
 	NULL,
 };
 
@@ -109,8 +212,14 @@ static struct bin_attribute kmt_vm_memslots_attr = {
 	.KMT_BIN_ATTR_READ = memslots_read,
 };
 
+static struct bin_attribute kmt_vm_slot_stat_attr = {
+	.attr = { .name = "slot_stat", .mode = 0400 },
+	.KMT_BIN_ATTR_READ = slot_stat_read,
+};
+
 static KMT_BIN_ATTR_CONST struct bin_attribute *kmt_vm_bin_attrs[] = {
 	&kmt_vm_memslots_attr,
+	&kmt_vm_slot_stat_attr,
 	NULL,
 };
 

@@ -192,6 +192,7 @@ void kmt_vm_release(struct kobject *kobj)
 
 	if (slots)
 		kvfree_rcu(slots, rcu);
+	kvfree(vm->scan);
 	kfree_rcu(vm, rcu);
 }
 
@@ -240,6 +241,7 @@ struct kmt_vm *kmt_vm_find_or_add(struct kvm *kvm, pid_t pid, const char *comm,
 	vm->kvm = kvm;
 	spin_lock_init(&vm->kvm_lock);
 	mutex_init(&vm->lock);
+	mutex_init(&vm->scan_lock);
 	vm->pid = pid;
 	strscpy(vm->comm, comm, sizeof(vm->comm));
 	atomic_set(&vm->slots_gen, 1);

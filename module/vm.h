@@ -51,6 +51,58 @@ struct kmt_slots {
 	struct kmt_slot slot[];
 };
 
+/**
+ * struct kmt_slot_scan - what the last scan found behind one memslot
+ * @base_gfn:	first guest frame number
+ * @npages:	size in pages
+ * @uaddr:	host virtual address
+ * @resident:	bytes mapped to memory (not counting the shared zero page)
+ * @thp:	of those, bytes mapped by transparent huge pages (PMD)
+ * @as_id:	address space
+ * @id:		slot id
+ */
+struct kmt_slot_scan {
+	u64 base_gfn;
+	u64 npages;
+	unsigned long uaddr;
+	u64 resident;
+	u64 thp;
+	u16 as_id;
+	u16 id;
+};
+
+/**
+ * struct kmt_scan - result of one page-table scan of a VM's memslots
+ * @when_ns:	CLOCK_BOOTTIME of completion
+ * @duration_ns: wall time of the scan
+ * @lock_max_ns: longest hold of the VM process's mmap lock
+ * @resident:	address-space-0 bytes mapped to memory
+ * @thp:	of those, bytes in PMD-mapped transparent huge pages
+ * @hugetlb:	of those, bytes in hugetlbfs pages
+ * @zero:	bytes mapped to the shared zero page (not in @resident)
+ * @chunks_skipped: chunks left out because they kept changing
+ * @node:	@resident per NUMA node, nr_node_ids entries
+ * @nr_slots:	entries in @slot
+ * @slot:	per-slot results
+ *
+ * Lifetime: built by kmt_scan_vm(), then published in kmt_vm.scan under
+ * kmt_vm.lock and immutable; freed when replaced or with the kmt_vm.
+ * Readers hold kmt_vm.lock.
+ */
+struct kmt_scan {
+	u64 when_ns;
+	u64 duration_ns;
+	u64 lock_max_ns;
+	u64 resident;
+	u64 thp;
+	u64 hugetlb;
+	u64 zero;
+	u64 chunks_skipped;
+	u64 *node;
+	unsigned int nr_slots;
+	struct kmt_slot_scan slot[];
+};
+
 /* Memslot changes seen by the commit hook, by kind (enum kvm_mr_change). */
 enum kmt_slot_event {
 	KMT_SLOT_CREATE,
@@ -71,7 +123,10 @@ enum kmt_slot_event {
  * @pid:	tgid of the process that owns the VM
  * @seq:	module-wide sequence number of first sight
  * @comm:	command name of that process at first sight
- * @lock:	serialises snapshot refreshes (sleeping; process context only)
+ * @lock:	serialises snapshot refreshes and guards @scan (sleeping;
+ *		process context only)
+ * @scan_lock:	one scan of this VM at a time; taken before @lock
+ * @scan:	the last scan result, NULL before the first
  * @slots:	the latest memslot snapshot (RCU)
  * @slots_gen:	memslot changes seen; the snapshot is stale while
  *		@slots_gen differs from @snap_gen
@@ -101,6 +156,8 @@ struct kmt_vm {
 	char comm[TASK_COMM_LEN];
 	struct mutex lock;	/* see @lock above */
 	struct kmt_slots __rcu *slots;
+	struct mutex scan_lock;	/* see @scan_lock above */
+	struct kmt_scan *scan;
 	atomic_t slots_gen;
 	int snap_gen;
 	atomic64_t slot_events[KMT_SLOT_NR_EVENTS];
@@ -130,6 +187,34 @@ void kmt_vm_flush(void);
 /* memslot.c */
 struct kmt_slots *kmt_slots_read(struct kvm *kvm, gfp_t gfp);
 char *kmt_slots_format(const struct kmt_slots *snap);
+
+/* scan.c */
+int kmt_scan_vm(struct kmt_vm *vm);
+
+/**
+ * struct kmt_counters - a VM's always-current counters, read in O(1)
+ * @valid:	false when the VM is already being destroyed
+ * @rss_anon:	anonymous bytes resident in the VM process
+ * @rss_file:	file-backed bytes resident in the VM process
+ * @rss_shmem:	shmem bytes resident in the VM process
+ * @swap:	bytes of the VM process in swap
+ * @ksm_merging: pages of the VM process merged by KSM
+ * @map:	KVM's own NPT/EPT mappings: 4K, 2M, 1G
+ * @nx_lpage_splits: huge mappings KVM split for the NX huge page mitigation
+ */
+struct kmt_counters {
+	bool valid;
+	u64 rss_anon;
+	u64 rss_file;
+	u64 rss_shmem;
+	u64 swap;
+	u64 ksm_merging;
+	u64 map[3];
+	u64 nx_lpage_splits;
+};
+
+/* stats.c */
+void kmt_vm_counters(struct kmt_vm *vm, struct kmt_counters *c);
 
 /* sysfs.c */
 extern struct kobject *kmt_vms_kobj;

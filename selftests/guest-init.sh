@@ -36,6 +36,14 @@ if ! insmod "$KMT_MODULE"; then
 	finish
 fi
 
+# Swap on zram, for the tests that page VM memory out.
+if modprobe zram && echo 512M > /sys/block/zram0/disksize && mkswap /dev/zram0 >/dev/null &&
+   swapon /dev/zram0; then
+	:
+else
+	echo "KMT-WARN no zram swap: swap tests will skip"
+fi
+
 if [ "$mode" = demo ]; then
 	/tests/demo.sh
 	finish

@@ -16,7 +16,9 @@ if [ "${1:-}" = --demo ]; then
 	shift
 fi
 GUEST_TIMEOUT=${KMT_GUEST_TIMEOUT:-900}
-GUEST_MEM=${KMT_GUEST_MEM:-2G}
+# Two NUMA nodes of 1 GiB each: tests bind memory to node 1.
+GUEST_NODE_MEM=1G
+GUEST_MEM=2G
 
 start=$(date +%s)
 if [ -z "${KMT_SKIP_DEPS:-}" ]; then
@@ -77,9 +79,12 @@ prepare() {	# $1 = kver
 	ko=$("$here/build-module.sh" "$kver" > "$work/$kver/build.log" 2>&1 && tail -n 1 "$work/$kver/build.log") ||
 		{ echo "build failed"; tail -n 20 "$work/$kver/build.log"; return 1; }
 	cp "$ko" "$stage/lib/modules/$kver/updates/kvmmemtune.ko"
-	rel=$(grep -oE '^[^:]*/kvm-amd\.ko[^:]*' "$moddir/modules.dep")
-	for m in $(module_closure "$moddir" "$rel"); do
-		stage_module "$moddir" "$m" "$stage/lib/modules/$kver"
+	# KVM for the VMs, zram for swap in the guest.
+	for name in kvm-amd zram; do
+		rel=$(grep -oE "^[^:]*/$name\.ko[^:]*" "$moddir/modules.dep")
+		for m in $(module_closure "$moddir" "$rel"); do
+			stage_module "$moddir" "$m" "$stage/lib/modules/$kver"
+		done
 	done
 	cp "$moddir"/modules.order "$moddir"/modules.builtin "$stage/lib/modules/$kver/" 2>/dev/null || true
 	depmod -b "$stage" "$kver" 2>/dev/null
@@ -93,7 +98,10 @@ prepare() {	# $1 = kver
 boot() {	# $1 = kver
 	local kver=$1 log=$work/$1/console.log
 	timeout "$GUEST_TIMEOUT" qemu-system-x86_64 -accel tcg,thread=single -cpu max \
-		-m "$GUEST_MEM" -smp 2 -nodefaults -display none -no-reboot \
+		-m "$GUEST_MEM" -smp 2,sockets=2 -nodefaults -display none -no-reboot \
+		-object memory-backend-ram,id=m0,size=$GUEST_NODE_MEM \
+		-object memory-backend-ram,id=m1,size=$GUEST_NODE_MEM \
+		-numa node,nodeid=0,cpus=0,memdev=m0 -numa node,nodeid=1,cpus=1,memdev=m1 \
 		-serial "file:$log" -monitor none \
 		-kernel "$KMT_CACHE/kernels/$kver/vmlinux" -initrd "$work/$kver/initrd.cpio" \
 		-append "console=ttyS0 quiet panic=-1 oops=panic transparent_hugepage=madvise kmt.mode=$mode" \
