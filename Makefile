@@ -6,6 +6,7 @@
 #   make check           module with W=1 and sparse (C=2) for every matrix kernel
 #   make test            the selftests, in a QEMU guest per matrix kernel
 #   make demo            a live VM and what /sys/kernel/kvmmemtune shows of it
+#   make bench           cost ratios, measured in one guest run per kernel
 #   make install / uninstall, make clean
 
 KVER ?= $(shell uname -r)
@@ -30,9 +31,12 @@ test:
 demo:
 	selftests/run.sh --demo
 
+bench:
+	selftests/run.sh --bench
+
 clean:
 	$(MAKE) -C $(KDIR) M=$(CURDIR) clean 2>/dev/null || \
 		rm -rf module/*.o module/.*.cmd *.ko *.mod* Module.symvers modules.order .*.cmd
 	$(MAKE) -C tools clean
 
-.PHONY: all module tool check test demo clean
+.PHONY: all module tool check test demo bench clean

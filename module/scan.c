@@ -23,8 +23,8 @@
 #include "compat.h"
 #include "vm.h"
 
-/* 2 MiB per chunk: bounds the mmap lock hold and the pfn array (4 KiB). */
-#define KMT_SCAN_CHUNK	512
+/* 8 MiB per chunk: bounds the mmap lock hold and the pfn array (16 KiB). */
+#define KMT_SCAN_CHUNK	2048
 #define KMT_SCAN_RETRIES 16
 
 static bool kmt_scan_invalidate(struct mmu_interval_notifier *mni,
@@ -40,35 +40,49 @@ static const struct mmu_interval_notifier_ops kmt_scan_mni_ops = {
 	.invalidate = kmt_scan_invalidate,
 };
 
-/* Add what @nr entries of @pfns map to @res and to @ss. */
+/*
+ * Add what @nr entries of @pfns, starting at host address @start, map to
+ * @res and to @ss. A huge mapping is accounted once for all its entries.
+ */
 static void kmt_scan_account(struct kmt_scan *res, struct kmt_slot_scan *ss,
-			     const unsigned long *pfns, unsigned long nr, bool count_total)
+			     const unsigned long *pfns, unsigned long start,
+			     unsigned long nr, bool count_total)
 {
-	unsigned long i;
+	unsigned long i, n;
 
-	for (i = 0; i < nr; i++) {
+	for (i = 0; i < nr; i += n) {
 		unsigned long e = pfns[i];
+		unsigned int order;
 		struct page *page;
+		u64 bytes;
+		bool huge;
 
+		n = 1;
 		if (!(e & HMM_PFN_VALID) || (e & HMM_PFN_ERROR))
 			continue;
 		page = hmm_pfn_to_page(e);
+		order = hmm_pfn_to_map_order(e);
+		if (order && IS_ALIGNED(start + i * PAGE_SIZE, PAGE_SIZE << order) &&
+		    i + (1UL << order) <= nr)
+			n = 1UL << order;
+		bytes = (u64)n << PAGE_SHIFT;
 		if (is_zero_pfn(page_to_pfn(page))) {
 			if (count_total)
-				res->zero += PAGE_SIZE;
+				res->zero += bytes;
 			continue;
 		}
-		ss->resident += PAGE_SIZE;
-		if (hmm_pfn_to_map_order(e) >= HPAGE_PMD_ORDER && !PageHuge(page))
-			ss->thp += PAGE_SIZE;
+		huge = PageHuge(page);
+		ss->resident += bytes;
+		if (order >= HPAGE_PMD_ORDER && !huge)
+			ss->thp += bytes;
 		if (!count_total)
 			continue;
-		res->resident += PAGE_SIZE;
-		if (PageHuge(page))
-			res->hugetlb += PAGE_SIZE;
-		else if (hmm_pfn_to_map_order(e) >= HPAGE_PMD_ORDER)
-			res->thp += PAGE_SIZE;
-		res->node[page_to_nid(page)] += PAGE_SIZE;
+		res->resident += bytes;
+		if (huge)
+			res->hugetlb += bytes;
+		else if (order >= HPAGE_PMD_ORDER)
+			res->thp += bytes;
+		res->node[page_to_nid(page)] += bytes;
 	}
 }
 
@@ -107,8 +121,8 @@ static int kmt_scan_slot(struct mm_struct *mm, struct kmt_scan *res,
 		}
 		/* A chunk that keeps changing under us is left out, not waited for. */
 		if (!ret)
-			kmt_scan_account(res, ss, pfns, (range.end - range.start) >> PAGE_SHIFT,
-					 ss->as_id == 0);
+			kmt_scan_account(res, ss, pfns, range.start,
+					 (range.end - range.start) >> PAGE_SHIFT, ss->as_id == 0);
 		else
 			res->chunks_skipped++;
 		if (fatal_signal_pending(current)) {

@@ -48,6 +48,12 @@ if [ "$mode" = demo ]; then
 	/tests/demo.sh
 	finish
 fi
+if [ "$mode" = bench ]; then
+	echo "KMT-BENCH-BEGIN"
+	/tests/bench_scan
+	echo "KMT-BENCH-END"
+	finish
+fi
 
 for t in /tests/test_*; do
 	echo "KMT-BEGIN ${t##*/}"

@@ -11,10 +11,10 @@ export KMT_CACHE
 top=$(cd "$(dirname "$0")/.." && pwd)
 here=$top/selftests
 mode=test
-if [ "${1:-}" = --demo ]; then
-	mode=demo
-	shift
-fi
+case ${1:-} in
+--demo) mode=demo; shift ;;
+--bench) mode=bench; shift ;;
+esac
 GUEST_TIMEOUT=${KMT_GUEST_TIMEOUT:-900}
 # Two NUMA nodes of 1 GiB each: tests bind memory to node 1.
 GUEST_NODE_MEM=1G
@@ -43,7 +43,10 @@ for src in "$here"/test_*.c; do
 	gcc $CFLAGS -o "$work/tests/$name" "$src" -lpthread ||
 		{ echo "run: cannot build $name"; echo "0 passed, 1 failed"; exit 1; }
 done
-gcc $CFLAGS -o "$work/tests/demo_vm" "$here/demo_vm.c" || { echo "run: cannot build demo_vm"; echo "0 passed, 1 failed"; exit 1; }
+for prog in demo_vm bench_scan; do
+	gcc $CFLAGS -o "$work/tests/$prog" "$here/$prog.c" ||
+		{ echo "run: cannot build $prog"; echo "0 passed, 1 failed"; exit 1; }
+done
 cp "$here/demo.sh" "$work/tests/"
 if [ -f "$top/tools/Makefile" ]; then
 	make -s -C "$top/tools" LDFLAGS=-static O="$work/tool" >/dev/null &&
@@ -120,9 +123,13 @@ for k in $kernels; do
 done
 wait
 
-if [ "$mode" = demo ]; then
+if [ "$mode" != test ]; then
 	for k in $kernels; do
-		tr -d '\r' < "$work/$k/console.log" | sed -n '/KMT-DEMO-BEGIN/,/KMT-DEMO-END/p'
+		[ "$mode" = bench ] && echo "== $k"
+		tr -d '\r' < "$work/$k/console.log" | sed -n '/KMT-[A-Z]*-BEGIN/,/KMT-[A-Z]*-END/p' |
+			grep -v '^KMT-'
+		grep -q '^KMT-DONE' "$work/$k/console.log" ||
+			{ echo "guest $k did not finish:"; tail -n 30 "$work/$k/console.log"; }
 	done
 	exit 0
 fi
