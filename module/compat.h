@@ -8,11 +8,14 @@
 
 #include <linux/fs.h>
 #include <linux/kvm_host.h>
+#include <linux/mm.h>
 #include <linux/module.h>
+#include <linux/sched/coredump.h>
 #include <linux/string.h>
 #include <linux/version.h>
 
 #include "../include/kvmmemtune.h"
+#include "vm.h"
 
 /*
  * v6.8 "KVM: Allow arch code to track number of memslot address spaces per
@@ -68,6 +71,48 @@ static inline bool kmt_file_is_kvm(struct file *file)
 		return false;
 	return !strcmp(owner->name, "kvm") || !strcmp(owner->name, "kvm_amd") ||
 	       !strcmp(owner->name, "kvm_intel");
+}
+#endif
+
+/*
+ * v6.18 "mm: convert mm->flags to a bitmap" (mm_flags_*()) and "prctl: extend
+ * PR_SET_THP_DISABLE to optionally exclude VM_HUGEPAGE" split MMF_DISABLE_THP
+ * into MMF_DISABLE_THP_COMPLETELY and MMF_DISABLE_THP_EXCEPT_ADVISED.
+ * Callers hold the mm's mmap lock for writing, as prctl() does.
+ */
+#ifdef MMF_DISABLE_THP_COMPLETELY
+#define KMT_HAVE_THP_ADVISED true
+static inline enum kmt_thp_mode kmt_mm_thp_get(struct mm_struct *mm)
+{
+	if (mm_flags_test(MMF_DISABLE_THP_COMPLETELY, mm))
+		return KMT_THP_NEVER;
+	if (mm_flags_test(MMF_DISABLE_THP_EXCEPT_ADVISED, mm))
+		return KMT_THP_ADVISED;
+	return KMT_THP_INHERIT;
+}
+
+static inline void kmt_mm_thp_set(struct mm_struct *mm, enum kmt_thp_mode mode)
+{
+	mm_flags_clear(MMF_DISABLE_THP_COMPLETELY, mm);
+	mm_flags_clear(MMF_DISABLE_THP_EXCEPT_ADVISED, mm);
+	if (mode == KMT_THP_NEVER)
+		mm_flags_set(MMF_DISABLE_THP_COMPLETELY, mm);
+	else if (mode == KMT_THP_ADVISED)
+		mm_flags_set(MMF_DISABLE_THP_EXCEPT_ADVISED, mm);
+}
+#else
+#define KMT_HAVE_THP_ADVISED false
+static inline enum kmt_thp_mode kmt_mm_thp_get(struct mm_struct *mm)
+{
+	return test_bit(MMF_DISABLE_THP, &mm->flags) ? KMT_THP_NEVER : KMT_THP_INHERIT;
+}
+
+static inline void kmt_mm_thp_set(struct mm_struct *mm, enum kmt_thp_mode mode)
+{
+	if (mode == KMT_THP_NEVER)
+		set_bit(MMF_DISABLE_THP, &mm->flags);
+	else
+		clear_bit(MMF_DISABLE_THP, &mm->flags);
 }
 #endif
 

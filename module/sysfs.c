@@ -194,16 +194,36 @@ static ssize_t memslots_read(struct file *file, struct kobject *kobj,
 	return kmt_text_window(text, buf, off, count);
 }
 
+static ssize_t thp_show(struct kobject *kobj, struct kobj_attribute *attr, char *buf)
+{
+	int mode = kmt_vm_thp_get(to_kmt_vm(kobj));
+
+	return mode < 0 ? mode : kmt_thp_mode_show(mode, buf);
+}
+
+static ssize_t thp_store(struct kobject *kobj, struct kobj_attribute *attr,
+			 const char *buf, size_t count)
+{
+	int mode = kmt_thp_mode_parse(buf);
+
+	if (mode < 0)
+		return mode;
+	mode = kmt_vm_thp_set(to_kmt_vm(kobj), mode);
+	return mode ?: count;
+}
+
 static struct kobj_attribute kmt_vm_pid_attr = __ATTR(pid, 0400, pid_show, NULL);
 static struct kobj_attribute kmt_vm_comm_attr = __ATTR(comm, 0400, comm_show, NULL);
 static struct kobj_attribute kmt_vm_stat_attr = __ATTR(stat, 0400, stat_show, NULL);
 static struct kobj_attribute kmt_vm_scan_attr = __ATTR(scan, 0600, scan_show, scan_store);
+static struct kobj_attribute kmt_vm_thp_attr = __ATTR(thp, 0600, thp_show, thp_store);
 
 static struct attribute *kmt_vm_attrs[] = {
 	&kmt_vm_pid_attr.attr,
 	&kmt_vm_comm_attr.attr,
 	&kmt_vm_stat_attr.attr,
 	&kmt_vm_scan_attr.attr,
+	&kmt_vm_thp_attr.attr,
 	NULL,
 };
 
@@ -291,8 +311,13 @@ int kmt_sysfs_init(void)
 	kmt_policy_kobj = kobject_create_and_add("policy", kmt_root_kobj);
 	if (!kmt_policy_kobj)
 		goto err_host;
+	ret = kmt_policy_sysfs_init(kmt_policy_kobj);
+	if (ret)
+		goto err_policy;
 	return 0;
 
+err_policy:
+	kobject_put(kmt_policy_kobj);
 err_host:
 	kobject_put(kmt_host_kobj);
 err_vms:

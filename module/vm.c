@@ -149,6 +149,7 @@ static void kmt_vm_add_work(struct work_struct *work)
 	struct kmt_vm *vm = container_of(work, struct kmt_vm, add_work);
 
 	kmt_vm_refresh(vm);
+	kmt_policy_vm_added(vm);
 	if (!kmt_vm_sysfs_add(vm)) {
 		vm->in_sysfs = true;
 		trace_vm_add(vm->pid, vm->seq, vm->comm);

@@ -188,6 +188,22 @@ void kmt_vm_flush(void);
 struct kmt_slots *kmt_slots_read(struct kvm *kvm, gfp_t gfp);
 char *kmt_slots_format(const struct kmt_slots *snap);
 
+/* THP policy of a VM process (what prctl(PR_SET_THP_DISABLE) sets). */
+enum kmt_thp_mode {
+	KMT_THP_INHERIT,	/* the host's THP settings apply */
+	KMT_THP_NEVER,		/* no THP for the process */
+	KMT_THP_ADVISED,	/* THP only where advised (MADV_HUGEPAGE); 6.18+ */
+	KMT_THP_NR_MODES,
+};
+
+/* policy.c */
+int kmt_vm_thp_get(struct kmt_vm *vm);
+int kmt_vm_thp_set(struct kmt_vm *vm, enum kmt_thp_mode mode);
+void kmt_policy_vm_added(struct kmt_vm *vm);
+ssize_t kmt_thp_mode_show(enum kmt_thp_mode cur, char *buf);
+int kmt_thp_mode_parse(const char *buf);
+int kmt_policy_sysfs_init(struct kobject *policy_kobj);
+
 /* scan.c */
 int kmt_scan_vm(struct kmt_vm *vm);
 

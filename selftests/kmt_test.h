@@ -47,6 +47,19 @@ static inline int kmt_load(void)
 	return ret;
 }
 
+/* insmod with module parameters; returns 0 or -errno. */
+static inline int kmt_load_params(const char *params)
+{
+	int fd = open(kmt_module_path(), O_RDONLY | O_CLOEXEC);
+	int ret;
+
+	if (fd < 0)
+		return -errno;
+	ret = syscall(SYS_finit_module, fd, params, 0) ? -errno : 0;
+	close(fd);
+	return ret;
+}
+
 /* rmmod; returns 0 or -errno. */
 static inline int kmt_unload(void)
 {
