@@ -276,6 +276,19 @@ int kmt_vm_sysfs_add(struct kmt_vm *vm)
 	return ret;
 }
 
+/* ---- host/ ---- */
+
+static ssize_t host_stat_show(struct kobject *kobj, struct kobj_attribute *attr, char *buf)
+{
+	int len = 0;
+
+	len += sysfs_emit_at(buf, len, "vms %u\n", kmt_vm_count());
+	len += sysfs_emit_at(buf, len, "memslot_events_lost %llu\n", kmt_kvm_events_lost());
+	return len;
+}
+
+static struct kobj_attribute kmt_host_stat_attr = __ATTR(stat, 0400, host_stat_show, NULL);
+
 /* ---- Root ---- */
 
 static ssize_t version_show(struct kobject *kobj, struct kobj_attribute *attr, char *buf)
@@ -312,6 +325,9 @@ int kmt_sysfs_init(void)
 	if (!kmt_policy_kobj)
 		goto err_host;
 	ret = kmt_policy_sysfs_init(kmt_policy_kobj);
+	if (ret)
+		goto err_policy;
+	ret = sysfs_create_file(kmt_host_kobj, &kmt_host_stat_attr.attr);
 	if (ret)
 		goto err_policy;
 	return 0;

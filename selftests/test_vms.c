@@ -164,10 +164,24 @@ TEST(tracepoints_fire)
 	close(kvm);
 }
 
+/* Every VM directory, whoever owns it. */
+static int kmt_vm_count_all(void)
+{
+	DIR *d = opendir(KMT_ROOT "/vms");
+	struct dirent *e;
+	int n = 0;
+
+	while (d && (e = readdir(d)))
+		n += e->d_name[0] != '.';
+	if (d)
+		closedir(d);
+	return n;
+}
+
 TEST(several_vms_in_one_process)
 {
 	unsigned long long seq[8];
-	char dir[256];
+	char dir[256], host[256];
 	int kvm, vm[3], i;
 
 	kvm = kmt_kvm_fd();
@@ -179,6 +193,10 @@ TEST(several_vms_in_one_process)
 		ASSERT_EQ(i + 1, kmt_wait_vm_count(getpid(), i + 1));
 	}
 	ASSERT_EQ(3, kmt_vm_seqs(getpid(), seq, 8));
+	ASSERT_LT(0, kmt_read(KMT_ROOT "/host/stat", host, sizeof(host)));
+	ASSERT_EQ(kmt_vm_count_all(), kmt_key(host, "vms"));
+	ASSERT_LE(3, kmt_key(host, "vms"));
+	ASSERT_EQ(0, kmt_key(host, "memslot_events_lost"));
 	for (i = 0; i < 3; i++) {
 		snprintf(dir, sizeof(dir), KMT_ROOT "/vms/%d-%llu", getpid(), seq[i]);
 		ASSERT_EQ((i + 1) * MiB, kmt_stat(dir, "guest_bytes")) TH_LOG("%s", dir);
