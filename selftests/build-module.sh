@@ -13,11 +13,13 @@ shift
 kdir=$KMT_CACHE/kernels/$kver/kdir
 chroot_dir=$(cat "$KMT_CACHE/kernels/$kver/chroot" 2>/dev/null || true)
 
+# KMT_WORKDIR gives concurrent runs (another work tree) their own build dirs.
 if [ -n "$chroot_dir" ]; then
-	inner=/kmt-build/$kver
+	tag=$(printf '%s' "${KMT_WORKDIR:-default}" | md5sum | cut -c1-8)
+	inner=/kmt-build/$tag/$kver
 	bdir=$chroot_dir$inner
 else
-	inner=$KMT_CACHE/build/$kver
+	inner=${KMT_WORKDIR:-$KMT_CACHE}/build/$kver
 	bdir=$inner
 fi
 mkdir -p "$bdir"

@@ -32,7 +32,9 @@ else
 	kernels=$(cat "$KMT_CACHE/matrix")
 fi
 
-work=$KMT_CACHE/run
+# KMT_WORKDIR: where this run builds and logs (default: the cache), so that
+# two work trees can run at once.
+work=${KMT_WORKDIR:-$KMT_CACHE}/run
 rm -rf "$work"
 mkdir -p "$work/tests"
 
