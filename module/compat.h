@@ -9,6 +9,10 @@
 #include <linux/fs.h>
 #include <linux/kvm_host.h>
 #include <linux/mm.h>
+#include <linux/mmu_notifier.h>
+#include <linux/mmzone.h>
+#include <linux/shrinker.h>
+#include <linux/slab.h>
 #include <linux/module.h>
 #include <linux/sched/coredump.h>
 #include <linux/string.h>
@@ -114,6 +118,86 @@ static inline void kmt_mm_thp_set(struct mm_struct *mm, enum kmt_thp_mode mode)
 	else
 		clear_bit(MMF_DISABLE_THP, &mm->flags);
 }
+#endif
+
+/*
+ * The mmu_notifier young callbacks returned int and return bool on newer
+ * kernels: take the type from the kernel's own declaration.
+ */
+typedef typeof(((struct mmu_notifier_ops *)NULL)->clear_young(NULL, NULL, 0, 0)) kmt_young_t;
+
+/*
+ * Page orders: v6.8 "mm: Introduce NR_PAGE_ORDERS" (MAX_ORDER was the
+ * exclusive bound before v6.4, when it became inclusive).
+ */
+#ifdef NR_PAGE_ORDERS
+#define KMT_NR_ORDERS NR_PAGE_ORDERS
+#else
+#define KMT_NR_ORDERS MAX_ORDER
+#endif
+
+/*
+ * Shrinkers: v6.7 "mm: shrinker: add infrastructure for dynamically
+ * allocating shrinker" replaced register_shrinker() with shrinker_alloc().
+ */
+#ifdef SHRINKER_ALLOCATED
+static inline struct shrinker *
+kmt_shrinker_create(unsigned long (*count)(struct shrinker *, struct shrink_control *),
+		    unsigned long (*scan)(struct shrinker *, struct shrink_control *))
+{
+	struct shrinker *s = shrinker_alloc(SHRINKER_NUMA_AWARE, "kvmmemtune");
+
+	if (!s)
+		return ERR_PTR(-ENOMEM);
+	s->count_objects = count;
+	s->scan_objects = scan;
+	shrinker_register(s);
+	return s;
+}
+
+static inline void kmt_shrinker_destroy(struct shrinker *s)
+{
+	shrinker_free(s);
+}
+#else
+static inline struct shrinker *
+kmt_shrinker_create(unsigned long (*count)(struct shrinker *, struct shrink_control *),
+		    unsigned long (*scan)(struct shrinker *, struct shrink_control *))
+{
+	struct shrinker *s = kzalloc(sizeof(*s), GFP_KERNEL);
+	int ret;
+
+	if (!s)
+		return ERR_PTR(-ENOMEM);
+	s->count_objects = count;
+	s->scan_objects = scan;
+	s->seeks = DEFAULT_SEEKS;
+	s->flags = SHRINKER_NUMA_AWARE;
+	ret = register_shrinker(s, "kvmmemtune");
+	if (ret) {
+		kfree(s);
+		return ERR_PTR(ret);
+	}
+	return s;
+}
+
+static inline void kmt_shrinker_destroy(struct shrinker *s)
+{
+	unregister_shrinker(s);
+	kfree(s);
+}
+#endif
+
+/*
+ * mm_vmscan_direct_reclaim_{begin,end} gained a memcg argument (and begin
+ * swapped its first two) after v6.12; the 7.x prototypes are the new ones.
+ */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 16, 0)
+#define KMT_DIRECT_BEGIN_PROTO void *data, gfp_t gfp, int order, struct mem_cgroup *memcg
+#define KMT_DIRECT_END_PROTO void *data, unsigned long nr_reclaimed, struct mem_cgroup *memcg
+#else
+#define KMT_DIRECT_BEGIN_PROTO void *data, int order, gfp_t gfp
+#define KMT_DIRECT_END_PROTO void *data, unsigned long nr_reclaimed
 #endif
 
 #endif /* _KMT_COMPAT_H */

@@ -21,9 +21,12 @@ static int __init kmt_init(void)
 	ret = kmt_sysfs_init();
 	if (ret)
 		return ret;
-	ret = kmt_vm_init();
+	ret = kmt_reclaim_init();
 	if (ret)
 		goto err_sysfs;
+	ret = kmt_vm_init();
+	if (ret)
+		goto err_reclaim;
 	ret = kmt_kvm_hooks_init();
 	if (ret)
 		goto err_vm;
@@ -40,6 +43,8 @@ err_hooks:
 	kmt_kvm_hooks_exit();
 err_vm:
 	kmt_vm_exit();
+err_reclaim:
+	kmt_reclaim_exit();
 err_sysfs:
 	kmt_sysfs_exit();
 	return ret;
@@ -49,6 +54,7 @@ static void __exit kmt_exit(void)
 {
 	kmt_kvm_hooks_exit();
 	kmt_vm_exit();
+	kmt_reclaim_exit();
 	kmt_sysfs_exit();
 	pr_info("unloaded\n");
 }

@@ -21,6 +21,54 @@ static int kmt_slot_cmp(const void *a, const void *b)
 	return 0;
 }
 
+static int kmt_hva_cmp(const void *a, const void *b)
+{
+	const struct kmt_hva_range *x = a, *y = b;
+
+	if (x->start != y->start)
+		return x->start < y->start ? -1 : 1;
+	return 0;
+}
+
+/**
+ * kmt_slots_overlap() - bytes of [@start, @end) inside address-space-0 slots
+ * @snap: a snapshot, may be NULL
+ * @start: first host virtual address
+ * @end: end of the range (exclusive)
+ *
+ * O(log slots). Slots whose host ranges overlap each other (two guest
+ * ranges backed by the same memory) are counted once each.
+ *
+ * Context: any; the caller keeps @snap alive (RCU or kmt_vm.lock).
+ */
+u64 kmt_slots_overlap(const struct kmt_slots *snap, unsigned long start, unsigned long end)
+{
+	unsigned int lo = 0, hi, i;
+	u64 bytes = 0;
+
+	if (!snap)
+		return 0;
+	/* First range that starts at or after @start, then step back one. */
+	hi = snap->nr_hva;
+	while (lo < hi) {
+		unsigned int mid = lo + (hi - lo) / 2;
+
+		if (snap->hva[mid].start < start)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	i = lo ? lo - 1 : 0;
+	for (; i < snap->nr_hva && snap->hva[i].start < end; i++) {
+		unsigned long s = max(start, snap->hva[i].start);
+		unsigned long e = min(end, snap->hva[i].end);
+
+		if (e > s)
+			bytes += e - s;
+	}
+	return bytes;
+}
+
 /**
  * kmt_slots_read() - snapshot the memslots of @kvm
  * @kvm: the VM; the caller holds a reference on it
@@ -46,9 +94,10 @@ struct kmt_slots *kmt_slots_read(struct kvm *kvm, gfp_t gfp)
 		kvm_for_each_memslot(ms, bkt, set[as])
 			nr++;
 	}
-	snap = kvzalloc(struct_size(snap, slot, nr), gfp);
+	snap = kvzalloc(struct_size(snap, slot, nr) + nr * sizeof(*snap->hva), gfp);
 	if (!snap)
 		goto out;
+	snap->hva = (struct kmt_hva_range *)&snap->slot[nr];
 	for (as = 0; as < nr_as; as++) {
 		kvm_for_each_memslot(ms, bkt, set[as]) {
 			struct kmt_slot *s = &snap->slot[i++];
@@ -59,12 +108,17 @@ struct kmt_slots *kmt_slots_read(struct kvm *kvm, gfp_t gfp)
 			s->npages = ms->npages;
 			s->uaddr = ms->userspace_addr;
 			s->flags = ms->flags;
-			if (ms->as_id == 0)
+			if (ms->as_id == 0) {
 				snap->guest_bytes += (u64)ms->npages << PAGE_SHIFT;
+				snap->hva[snap->nr_hva].start = ms->userspace_addr;
+				snap->hva[snap->nr_hva++].end = ms->userspace_addr +
+					(ms->npages << PAGE_SHIFT);
+			}
 		}
 	}
 	snap->nr = nr;
 	sort(snap->slot, nr, sizeof(snap->slot[0]), kmt_slot_cmp, NULL);
+	sort(snap->hva, snap->nr_hva, sizeof(snap->hva[0]), kmt_hva_cmp, NULL);
 out:
 	srcu_read_unlock(&kvm->srcu, idx);
 	return snap;

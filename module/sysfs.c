@@ -49,6 +49,17 @@ static const char * const kmt_slot_event_key[KMT_SLOT_NR_EVENTS] = {
 	[KMT_SLOT_FLAGS] = "memslot_flags",
 };
 
+static const char * const kmt_cause_key[KMT_NR_CAUSES] = {
+	[KMT_CAUSE_KSWAPD] = "reclaim_kswapd_bytes",
+	[KMT_CAUSE_DIRECT] = "reclaim_direct_bytes",
+	[KMT_CAUSE_COMPACTION] = "migrate_compaction_bytes",
+	[KMT_CAUSE_KHUGEPAGED] = "collapse_khugepaged_bytes",
+	[KMT_CAUSE_KSM] = "ksm_bytes",
+	[KMT_CAUSE_NUMA_HINT] = "numa_hint_bytes",
+	[KMT_CAUSE_UNMAP] = "unmap_bytes",
+	[KMT_CAUSE_OTHER] = "invalidate_other_bytes",
+};
+
 static const char * const kmt_map_key[] = { "kvm_map_4k", "kvm_map_2m", "kvm_map_1g" };
 
 static s64 kmt_scan_age_ms(const struct kmt_scan *sc)
@@ -62,6 +73,7 @@ static ssize_t stat_show(struct kobject *kobj, struct kobj_attribute *attr, char
 	const struct kmt_scan *sc;
 	struct kmt_counters c;
 	struct kmt_slots *snap;
+	struct kmt_vm_pcpu r;
 	int len = 0, i, nid;
 
 	kmt_vm_counters(vm, &c);
@@ -98,6 +110,11 @@ static ssize_t stat_show(struct kobject *kobj, struct kobj_attribute *attr, char
 	len += sysfs_emit_at(buf, len, "scan_lock_max_us %llu\n",
 			     sc ? div_u64(sc->lock_max_ns, NSEC_PER_USEC) : 0);
 	kmt_vm_slots_end(vm);
+
+	kmt_vm_reclaim_sum(vm, &r);
+	for (i = 0; i < KMT_NR_CAUSES; i++)
+		len += sysfs_emit_at(buf, len, "%s %llu\n", kmt_cause_key[i], r.bytes[i]);
+	len += sysfs_emit_at(buf, len, "aging_checks %llu\n", r.aging_checks);
 	return len;
 }
 
@@ -283,11 +300,19 @@ static ssize_t host_stat_show(struct kobject *kobj, struct kobj_attribute *attr,
 	int len = 0;
 
 	len += sysfs_emit_at(buf, len, "vms %u\n", kmt_vm_count());
+	len += sysfs_emit_at(buf, len, "guest_bytes_total %llu\n", kmt_vm_guest_bytes_total());
 	len += sysfs_emit_at(buf, len, "memslot_events_lost %llu\n", kmt_kvm_events_lost());
-	return len;
+	return kmt_host_stat_show(buf);
+}
+
+static ssize_t fragmentation_show(struct kobject *kobj, struct kobj_attribute *attr, char *buf)
+{
+	return kmt_fragmentation_show(buf);
 }
 
 static struct kobj_attribute kmt_host_stat_attr = __ATTR(stat, 0400, host_stat_show, NULL);
+static struct kobj_attribute kmt_host_frag_attr = __ATTR(fragmentation, 0400, fragmentation_show,
+							 NULL);
 
 /* ---- Root ---- */
 
@@ -328,6 +353,8 @@ int kmt_sysfs_init(void)
 	if (ret)
 		goto err_policy;
 	ret = sysfs_create_file(kmt_host_kobj, &kmt_host_stat_attr.attr);
+	if (!ret)
+		ret = sysfs_create_file(kmt_host_kobj, &kmt_host_frag_attr.attr);
 	if (ret)
 		goto err_policy;
 	return 0;

@@ -149,9 +149,13 @@ static void kmt_vm_add_work(struct work_struct *work)
 	struct kmt_vm *vm = container_of(work, struct kmt_vm, add_work);
 
 	kmt_vm_refresh(vm);
+	vm->pcpu = alloc_percpu(struct kmt_vm_pcpu);
+	kmt_watch_vm(vm);
 	kmt_policy_vm_added(vm);
 	if (!kmt_vm_sysfs_add(vm)) {
 		vm->in_sysfs = true;
+		/* The directory and its files are complete: tell udev. */
+		kobject_uevent(&vm->kobj, KOBJ_ADD);
 		trace_vm_add(vm->pid, vm->seq, vm->comm);
 	}
 	kobject_put(&vm->kobj);
@@ -170,6 +174,7 @@ static void kmt_vm_remove_work(struct work_struct *work)
 {
 	struct kmt_vm *vm = container_of(work, struct kmt_vm, remove_work);
 
+	kmt_unwatch_vm(vm);
 	if (vm->in_sysfs) {
 		kobject_del(&vm->kobj);
 		vm->in_sysfs = false;
@@ -178,23 +183,30 @@ static void kmt_vm_remove_work(struct work_struct *work)
 	kobject_put(&vm->kobj);
 }
 
+static void kmt_vm_free_rcu(struct rcu_head *rcu)
+{
+	struct kmt_vm *vm = container_of(rcu, struct kmt_vm, rcu);
+
+	kvfree(rcu_dereference_protected(vm->slots, 1));
+	kvfree(vm->scan);
+	free_percpu(vm->pcpu);
+	kfree(vm);
+}
+
 /**
  * kmt_vm_release() - free a VM record when its last reference is gone
  * @kobj: the VM's kobject
  *
  * Context: process context (the last reference is dropped on kmt_wq or at
- * unload). Registry readers may still hold the pointer: free after a grace
- * period.
+ * unload). Registry lookups and the mmu notifier may still hold the
+ * pointer under RCU: free after a grace period (module exit waits for it
+ * with rcu_barrier()).
  */
 void kmt_vm_release(struct kobject *kobj)
 {
 	struct kmt_vm *vm = container_of(kobj, struct kmt_vm, kobj);
-	struct kmt_slots *slots = rcu_dereference_protected(vm->slots, 1);
 
-	if (slots)
-		kvfree_rcu(slots, rcu);
-	kvfree(vm->scan);
-	kfree_rcu(vm, rcu);
+	call_rcu(&vm->rcu, kmt_vm_free_rcu);
 }
 
 /**
@@ -353,6 +365,7 @@ void kmt_vm_exit(void)
 	flush_workqueue(kmt_wq);
 	hash_for_each_safe(kmt_registry, bkt, tmp, vm, node) {
 		hash_del_rcu(&vm->node);
+		kmt_unwatch_vm(vm);
 		kmt_nr_vms--;
 		spin_lock(&vm->kvm_lock);
 		vm->dead = true;
@@ -360,4 +373,29 @@ void kmt_vm_exit(void)
 		queue_work(kmt_wq, &vm->remove_work);
 	}
 	destroy_workqueue(kmt_wq);
+	kmt_watch_exit();
+	/* kmt_vm_free_rcu() is module code. */
+	rcu_barrier();
+}
+
+/**
+ * kmt_vm_guest_bytes_total() - sum of guest_bytes over the VMs tracked now
+ *
+ * Context: any; does not sleep.
+ */
+u64 kmt_vm_guest_bytes_total(void)
+{
+	struct kmt_vm *vm;
+	u64 total = 0;
+	int bkt;
+
+	rcu_read_lock();
+	hash_for_each_rcu(kmt_registry, bkt, vm, node) {
+		struct kmt_slots *snap = rcu_dereference(vm->slots);
+
+		if (snap)
+			total += snap->guest_bytes;
+	}
+	rcu_read_unlock();
+	return total;
 }

@@ -33,11 +33,20 @@ struct kmt_slot {
 	u16 id;
 };
 
+/* Host virtual address range [start, end) of an address-space-0 slot. */
+struct kmt_hva_range {
+	unsigned long start;
+	unsigned long end;
+};
+
 /**
  * struct kmt_slots - an immutable snapshot of a VM's memslots
  * @rcu:	frees the snapshot after readers are done
  * @guest_bytes: sum of the address-space-0 slot sizes
  * @nr:		number of entries in @slot
+ * @nr_hva:	number of entries in @hva
+ * @hva:	the address-space-0 slots' host ranges, sorted by start, for
+ *		the lock-free lookups of the mmu notifier (same allocation)
  * @slot:	the slots, sorted by (as_id, id)
  *
  * Lifetime: published in kmt_vm.slots with rcu_assign_pointer() under
@@ -48,6 +57,8 @@ struct kmt_slots {
 	struct rcu_head rcu;
 	u64 guest_bytes;
 	unsigned int nr;
+	unsigned int nr_hva;
+	struct kmt_hva_range *hva;
 	struct kmt_slot slot[];
 };
 
@@ -103,6 +114,31 @@ struct kmt_scan {
 	struct kmt_slot_scan slot[];
 };
 
+/* What took or moved a VM's memory, as the mmu notifier saw it. */
+enum kmt_cause {
+	KMT_CAUSE_KSWAPD,
+	KMT_CAUSE_DIRECT,
+	KMT_CAUSE_COMPACTION,
+	KMT_CAUSE_KHUGEPAGED,
+	KMT_CAUSE_KSM,
+	KMT_CAUSE_NUMA_HINT,
+	KMT_CAUSE_UNMAP,
+	KMT_CAUSE_OTHER,
+	KMT_NR_CAUSES,
+};
+
+/**
+ * struct kmt_vm_pcpu - per-CPU share of a VM's reclaim attribution
+ * @bytes:	bytes of memslot ranges invalidated, by cause
+ * @aging_checks: clear_young and clear_flush_young calls on memslot ranges
+ */
+struct kmt_vm_pcpu {
+	u64 bytes[KMT_NR_CAUSES];
+	u64 aging_checks;
+};
+
+struct kmt_mm_watch;
+
 /* Memslot changes seen by the commit hook, by kind (enum kvm_mr_change). */
 enum kmt_slot_event {
 	KMT_SLOT_CREATE,
@@ -136,7 +172,11 @@ enum kmt_slot_event {
  * @add_work:	adds the directory and takes the first snapshot
  * @refresh_work: refreshes the snapshot after a memslot change
  * @remove_work: removes the directory and drops the registry's reference
- * @rcu:	frees the struct after registry readers are done
+ * @watch:	the notifier on the VM process's mm; NULL when none could be
+ *		registered (process exiting). Set and cleared on kmt_wq.
+ * @watch_node:	entry in @watch's list of VMs (RCU)
+ * @pcpu:	reclaim attribution counters, written by the notifier
+ * @rcu:	frees the struct after registry and notifier readers are done
  *
  * Lifetime: allocated at first sight (commit hook or load-time discovery)
  * with one reference, owned by the registry. The destroy hooks unhash it,
@@ -165,6 +205,9 @@ struct kmt_vm {
 	struct work_struct add_work;
 	struct work_struct refresh_work;
 	struct work_struct remove_work;
+	struct kmt_mm_watch *watch;
+	struct list_head watch_node;
+	struct kmt_vm_pcpu __percpu *pcpu;
 	struct rcu_head rcu;
 };
 
@@ -182,10 +225,25 @@ struct kmt_slots *kmt_vm_slots_begin(struct kmt_vm *vm);
 void kmt_vm_slots_end(struct kmt_vm *vm);
 void kmt_vm_release(struct kobject *kobj);
 unsigned int kmt_vm_count(void);
+u64 kmt_vm_guest_bytes_total(void);
 void kmt_vm_flush(void);
 
 /* memslot.c */
 struct kmt_slots *kmt_slots_read(struct kvm *kvm, gfp_t gfp);
+u64 kmt_slots_overlap(const struct kmt_slots *snap, unsigned long start, unsigned long end);
+
+/* mmu_watch.c */
+void kmt_watch_vm(struct kmt_vm *vm);
+void kmt_unwatch_vm(struct kmt_vm *vm);
+void kmt_watch_exit(void);
+void kmt_vm_reclaim_sum(struct kmt_vm *vm, struct kmt_vm_pcpu *sum);
+
+/* reclaim.c */
+enum kmt_cause kmt_current_cause(void);
+int kmt_reclaim_init(void);
+void kmt_reclaim_exit(void);
+int kmt_host_stat_show(char *buf);
+ssize_t kmt_fragmentation_show(char *buf);
 char *kmt_slots_format(const struct kmt_slots *snap);
 
 /* THP policy of a VM process (what prctl(PR_SET_THP_DISABLE) sets). */

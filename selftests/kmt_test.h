@@ -139,7 +139,13 @@ static inline int kmt_vm_seqs(pid_t pid, unsigned long long *seq, int max)
 		int p;
 		unsigned long long s;
 
-		if (sscanf(e->d_name, "%d-%llu", &p, &s) == 2 && p == pid && n < max)
+		char path[512];
+
+		if (sscanf(e->d_name, "%d-%llu", &p, &s) != 2 || p != pid || n >= max)
+			continue;
+		/* sysfs shows a directory before its files: count complete ones. */
+		snprintf(path, sizeof(path), KMT_ROOT "/vms/%s/slot_stat", e->d_name);
+		if (!access(path, F_OK))
 			seq[n++] = s;
 	}
 	closedir(d);
