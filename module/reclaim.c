@@ -435,9 +435,10 @@ ssize_t kmt_fragmentation_show(char *buf)
 
 			if (!populated_zone(zone))
 				continue;
-			/* Racy by design, like /proc/buddyinfo: no zone lock. */
-			for (o = 0; o < KMT_NR_ORDERS; o++)
+			for (o = 0; o < KMT_NR_ORDERS; o++) {
+				/* Racy by design, like /proc/buddyinfo: no zone lock. */
 				nr_free[o] += data_race(zone->free_area[o].nr_free);
+			}
 		}
 		len += sysfs_emit_at(buf, len, "node%d free", nid);
 		for (o = 0; o < KMT_NR_ORDERS; o++)
