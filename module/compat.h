@@ -124,7 +124,7 @@ static inline void kmt_mm_thp_set(struct mm_struct *mm, enum kmt_thp_mode mode)
  * The mmu_notifier young callbacks returned int and return bool on newer
  * kernels: take the type from the kernel's own declaration.
  */
-typedef typeof(((struct mmu_notifier_ops *)NULL)->clear_young(NULL, NULL, 0, 0)) kmt_young_t;
+#define kmt_young_t typeof(((struct mmu_notifier_ops *)NULL)->clear_young(NULL, NULL, 0, 0))
 
 /*
  * Page orders: v6.8 "mm: Introduce NR_PAGE_ORDERS" (MAX_ORDER was the
