@@ -164,6 +164,27 @@ static const struct {
 static unsigned long kmt_vm_event_base[ARRAY_SIZE(kmt_vm_event)];
 #endif
 
+/**
+ * kmt_thp_fault_fallbacks() - the kernel's thp_fault_fallback event count
+ *
+ * Context: process context (allocates).
+ * Return: the count, 0 without THP.
+ */
+unsigned long kmt_thp_fault_fallbacks(void)
+{
+	unsigned long n = 0;
+#ifdef CONFIG_TRANSPARENT_HUGEPAGE
+	unsigned long *ev = kcalloc(NR_VM_EVENT_ITEMS, sizeof(*ev), GFP_KERNEL);
+
+	if (ev) {
+		all_vm_events(ev);
+		n = ev[THP_FAULT_FALLBACK];
+		kfree(ev);
+	}
+#endif
+	return n;
+}
+
 /* ---- Tracepoint probes (preemption off; never sleep) ---- */
 
 static void kmt_tp_kswapd_wake(void *data, int nid, int zid, int order)
@@ -413,33 +434,64 @@ static unsigned int kmt_unusable_index(const unsigned long *nr_free, int order)
 }
 
 /**
+ * kmt_node_free_blocks() - free blocks per order on node @nid
+ * @nid: an online node
+ * @nr_free: KMT_NR_ORDERS entries, filled in
+ *
+ * Summed over the node's zones, read without the zone locks as
+ * /proc/buddyinfo does: a snapshot good enough for statistics.
+ *
+ * Context: any.
+ */
+void kmt_node_free_blocks(int nid, unsigned long *nr_free)
+{
+	pg_data_t *pgdat = NODE_DATA(nid);
+	int z, o;
+
+	memset(nr_free, 0, KMT_NR_ORDERS * sizeof(*nr_free));
+	for (z = 0; z < MAX_NR_ZONES; z++) {
+		struct zone *zone = &pgdat->node_zones[z];
+
+		if (!populated_zone(zone))
+			continue;
+		for (o = 0; o < KMT_NR_ORDERS; o++) {
+			/* Racy by design, like /proc/buddyinfo: no zone lock. */
+			nr_free[o] += data_race(zone->free_area[o].nr_free);
+		}
+	}
+}
+
+/**
+ * kmt_node_unusable_index() - unusable free space index of node @nid
+ * @nid: an online node
+ * @order: the allocation order asked about
+ *
+ * Context: any.
+ * Return: permille, 0..1000.
+ */
+unsigned int kmt_node_unusable_index(int nid, int order)
+{
+	unsigned long nr_free[KMT_NR_ORDERS];
+
+	kmt_node_free_blocks(nid, nr_free);
+	return kmt_unusable_index(nr_free, order);
+}
+
+/**
  * kmt_fragmentation_show() - host/fragmentation: free blocks and unusable
  *			       index per order, per node
  * @buf: a sysfs page
  *
- * Context: process context. The free counts are read without the zone
- * locks (as /proc/buddyinfo does): a consistent-enough snapshot.
+ * Context: process context.
  * Return: bytes written.
  */
 ssize_t kmt_fragmentation_show(char *buf)
 {
 	unsigned long nr_free[KMT_NR_ORDERS];
-	int len = 0, nid, z, o;
+	int len = 0, nid, o;
 
 	for_each_online_node(nid) {
-		pg_data_t *pgdat = NODE_DATA(nid);
-
-		memset(nr_free, 0, sizeof(nr_free));
-		for (z = 0; z < MAX_NR_ZONES; z++) {
-			struct zone *zone = &pgdat->node_zones[z];
-
-			if (!populated_zone(zone))
-				continue;
-			for (o = 0; o < KMT_NR_ORDERS; o++) {
-				/* Racy by design, like /proc/buddyinfo: no zone lock. */
-				nr_free[o] += data_race(zone->free_area[o].nr_free);
-			}
-		}
+		kmt_node_free_blocks(nid, nr_free);
 		len += sysfs_emit_at(buf, len, "node%d free", nid);
 		for (o = 0; o < KMT_NR_ORDERS; o++)
 			len += sysfs_emit_at(buf, len, " %lu", nr_free[o]);

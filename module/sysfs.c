@@ -302,6 +302,7 @@ static ssize_t host_stat_show(struct kobject *kobj, struct kobj_attribute *attr,
 	len += sysfs_emit_at(buf, len, "vms %u\n", kmt_vm_count());
 	len += sysfs_emit_at(buf, len, "guest_bytes_total %llu\n", kmt_vm_guest_bytes_total());
 	len += sysfs_emit_at(buf, len, "memslot_events_lost %llu\n", kmt_kvm_events_lost());
+	kmt_compact_stat_show(buf);
 	return kmt_host_stat_show(buf);
 }
 
@@ -352,13 +353,18 @@ int kmt_sysfs_init(void)
 	ret = kmt_policy_sysfs_init(kmt_policy_kobj);
 	if (ret)
 		goto err_policy;
+	ret = kmt_compact_init(kmt_policy_kobj);
+	if (ret)
+		goto err_policy;
 	ret = sysfs_create_file(kmt_host_kobj, &kmt_host_stat_attr.attr);
 	if (!ret)
 		ret = sysfs_create_file(kmt_host_kobj, &kmt_host_frag_attr.attr);
 	if (ret)
-		goto err_policy;
+		goto err_compact;
 	return 0;
 
+err_compact:
+	kmt_compact_exit();
 err_policy:
 	kobject_put(kmt_policy_kobj);
 err_host:
@@ -377,6 +383,7 @@ err_root:
  */
 void kmt_sysfs_exit(void)
 {
+	kmt_compact_exit();
 	kobject_put(kmt_policy_kobj);
 	kobject_put(kmt_host_kobj);
 	kobject_put(kmt_vms_kobj);

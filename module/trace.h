@@ -76,6 +76,22 @@ TRACE_EVENT(memslot_change,
 		  __entry->flags)
 );
 
+TRACE_EVENT(compact_trigger,
+	TP_PROTO(int nid, u8 cause),
+	TP_ARGS(nid, cause),
+	TP_STRUCT__entry(
+		__field(int, nid)
+		__field(u8, cause)
+	),
+	TP_fast_assign(
+		__entry->nid = nid;
+		__entry->cause = cause;
+	),
+	TP_printk("node=%d cause=%s", __entry->nid,
+		  __print_symbolic(__entry->cause, { 0, "manual" }, { 1, "auto" },
+				   { 2, "vm_create" }))
+);
+
 #endif /* _KMT_TRACE_H */
 
 #undef TRACE_INCLUDE_PATH

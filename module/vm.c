@@ -152,6 +152,7 @@ static void kmt_vm_add_work(struct work_struct *work)
 	vm->pcpu = alloc_percpu(struct kmt_vm_pcpu);
 	kmt_watch_vm(vm);
 	kmt_policy_vm_added(vm);
+	kmt_compact_vm_added(vm);
 	if (!kmt_vm_sysfs_add(vm)) {
 		vm->in_sysfs = true;
 		/* The directory and its files are complete: tell udev. */

@@ -244,6 +244,22 @@ int kmt_reclaim_init(void);
 void kmt_reclaim_exit(void);
 int kmt_host_stat_show(char *buf);
 ssize_t kmt_fragmentation_show(char *buf);
+void kmt_node_free_blocks(int nid, unsigned long *nr_free);
+unsigned int kmt_node_unusable_index(int nid, int order);
+unsigned long kmt_thp_fault_fallbacks(void);
+
+/* compact.c */
+enum kmt_compact_cause {
+	KMT_COMPACT_MANUAL,
+	KMT_COMPACT_AUTO,
+	KMT_COMPACT_VM_CREATE,
+	KMT_NR_COMPACT_CAUSES,
+};
+
+int kmt_compact_init(struct kobject *policy_kobj);
+void kmt_compact_exit(void);
+void kmt_compact_vm_added(struct kmt_vm *vm);
+int kmt_compact_stat_show(char *buf);
 char *kmt_slots_format(const struct kmt_slots *snap);
 
 /* THP policy of a VM process (what prctl(PR_SET_THP_DISABLE) sets). */
