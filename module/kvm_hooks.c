@@ -79,11 +79,29 @@ static int kmt_destroy_pre(struct kprobe *p, struct pt_regs *regs)
 	return 0;
 }
 
+/*
+ * For the selftests: hook one more KVM function, one that no kernel has, so
+ * that loading fails the way it does on a kernel whose kvm.ko lacks a hooked
+ * function, after the real hooks were registered.
+ */
+static bool selftest_missing_hook;
+module_param(selftest_missing_hook, bool, 0);
+MODULE_PARM_DESC(selftest_missing_hook,
+		 "For the selftests only: also hook a KVM function that does not exist, so that loading fails (default: no)");
+
 static struct kprobe kmt_kprobes[] = {
 	{ .symbol_name = "kvm_arch_commit_memory_region", .pre_handler = kmt_commit_pre },
 	{ .symbol_name = "kvm_arch_pre_destroy_vm", .pre_handler = kmt_destroy_pre },
 	{ .symbol_name = "kvm_arch_destroy_vm", .pre_handler = kmt_destroy_pre },
+	/* Last, and only with selftest_missing_hook: never found, no handler. */
+	{ .symbol_name = "kvm_arch_kvmmemtune_selftest_missing" },
 };
+
+/* Hooks to register: the selftest one only when asked for. */
+static int kmt_nr_hooks(void)
+{
+	return ARRAY_SIZE(kmt_kprobes) - !selftest_missing_hook;
+}
 
 /**
  * kmt_kvm_events_lost() - memslot changes not accounted for lack of memory
@@ -106,10 +124,14 @@ int kmt_kvm_hooks_init(void)
 {
 	int i, ret;
 
-	for (i = 0; i < ARRAY_SIZE(kmt_kprobes); i++) {
+	for (i = 0; i < kmt_nr_hooks(); i++) {
 		ret = register_kprobe(&kmt_kprobes[i]);
-		if (ret) {
-			pr_err("cannot hook KVM function %s: %d\n",
+		if (ret == -ENOENT) {
+			pr_err("cannot hook KVM function %s: kvm.ko of this kernel has no such function; not loading\n",
+			       kmt_kprobes[i].symbol_name);
+			goto err;
+		} else if (ret) {
+			pr_err("cannot hook KVM function %s: register_kprobe error %d; not loading\n",
 			       kmt_kprobes[i].symbol_name, ret);
 			goto err;
 		}
@@ -130,7 +152,7 @@ void kmt_kvm_hooks_exit(void)
 {
 	int i;
 
-	for (i = ARRAY_SIZE(kmt_kprobes) - 1; i >= 0; i--)
+	for (i = kmt_nr_hooks() - 1; i >= 0; i--)
 		unregister_kprobe(&kmt_kprobes[i]);
 }
 

@@ -16,7 +16,7 @@
 set -euo pipefail
 
 KMT_CACHE=${KMT_CACHE:-/var/cache/kvmmemtune}
-HOST_PKGS="qemu-system-x86 busybox-static cpio sparse dkms debootstrap kmod xz-utils zstd
+HOST_PKGS="qemu-system-x86 busybox-static cpio sparse dkms openssl debootstrap kmod xz-utils zstd
 	   build-essential libc6-dev bc flex bison libelf-dev libssl-dev"
 log() { printf 'deps: %s\n' "$*" >&2; }
 
@@ -144,6 +144,17 @@ EOS
 	in_trixie apt-get install -y -qq --no-install-recommends make gcc-14 gcc kmod dkms sparse xz-utils zstd >/dev/null
 fi
 mount_trixie
+# Added later (roots made before lack them): openssl for dkms to sign with,
+# libc6-dev for `make install` to build the tool there.
+missing=""
+for p in openssl libc6-dev; do
+	in_trixie dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing="$missing $p"
+done
+if [ -n "$missing" ]; then
+	log "installing in the trixie root:$missing"
+	in_trixie apt-get update -qq >/dev/null
+	in_trixie apt-get install -y -qq --no-install-recommends $missing >/dev/null
+fi
 
 # Newest kernel ABI in trixie-backports: the highest "<ver>+deb13[...]-amd64" headers package.
 newest_trixie=$(in_trixie apt-cache search --names-only '^linux-headers-[0-9][0-9.]*\+deb13(u[0-9]+)?-amd64$' |

@@ -1,7 +1,7 @@
 #!/bin/busybox sh
 # SPDX-License-Identifier: GPL-2.0
 #
-# /init of the test guest: set up the guest, load KVM and kvmmemtune, run the
+# /init of the test guest: set up the guest, modprobe KVM and kvmmemtune, run the
 # selftests (or the demo) and power off. The host reads the serial console:
 # TAP lines from the tests, KMT-* lines from here.
 /bin/busybox --install -s /bin
@@ -19,7 +19,8 @@ for arg in $(cat /proc/cmdline); do
 	case $arg in kmt.mode=*) mode=${arg#kmt.mode=} ;; esac
 done
 kver=$(uname -r)
-export KMT_MODULE=/lib/modules/$kver/updates/kvmmemtune.ko
+# The module as dkms installs it; modprobe finds it through modules.dep.
+export KMT_MODULE=/lib/modules/$kver/updates/dkms/kvmmemtune.ko
 
 finish() {
 	echo "KMT-DONE"
@@ -30,8 +31,8 @@ finish() {
 echo "KMT-KERNEL $kver"
 modprobe kvm_amd || echo "KMT-ERROR modprobe kvm_amd failed"
 [ -c /dev/kvm ] || { echo "KMT-ERROR no /dev/kvm"; finish; }
-if ! insmod "$KMT_MODULE"; then
-	echo "KMT-ERROR insmod kvmmemtune failed"
+if ! modprobe kvmmemtune; then
+	echo "KMT-ERROR modprobe kvmmemtune failed"
 	dmesg | tail -n 20
 	finish
 fi

@@ -1,7 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# run.sh [--demo] [KVER...]: build kvmmemtune and its selftests for each matrix
+# run.sh [--demo] [KVER...]: build kvmmemtune (with dkms) and its selftests for each matrix
 # kernel, boot each kernel under QEMU software emulation (nested SVM, so real
 # KVM VMs run inside), run the tests there and count the TAP results.
 # Ends with "N passed, N failed, N skipped"; exits non-zero on any failure.
@@ -76,14 +76,17 @@ module_closure() {	# $1 = modules dir, $2 = relpath
 	for d in ${line#*:}; do echo "$d"; done
 }
 
-# ---- per kernel: module, initramfs ----
+# ---- per kernel: module (built and installed by dkms), initramfs, host lanes ----
+# Host-side TAP lines go to $work/<kver>/host.tap, counted with the guest's.
 prepare() {	# $1 = kver
 	local kver=$1 kd=$KMT_CACHE/kernels/$1 stage=$work/$1/root ko m rel moddir
+	local host=$work/$1/host tap=$work/$1/host.tap
 	moddir=$kd/lib/modules/$kver
-	mkdir -p "$stage"/{bin,sbin,proc,sys,dev,tmp,tests} "$stage/lib/modules/$kver/updates"
-	ko=$("$here/build-module.sh" "$kver" > "$work/$kver/build.log" 2>&1 && tail -n 1 "$work/$kver/build.log") ||
-		{ echo "build failed"; tail -n 20 "$work/$kver/build.log"; return 1; }
-	cp "$ko" "$stage/lib/modules/$kver/updates/kvmmemtune.ko"
+	mkdir -p "$stage"/{bin,sbin,proc,sys,dev,tmp,tests} "$stage/lib/modules/$kver/updates/dkms"
+	"$here/host-lanes.sh" dkms "$kver" "$host" > "$tap"
+	ko=$host/kvmmemtune.ko
+	[ -s "$ko" ] || { echo "dkms build failed:"; cat "$tap"; tail -n 30 "$host/dkms.log"; return 1; }
+	cp "$ko" "$stage/lib/modules/$kver/updates/dkms/kvmmemtune.ko"
 	# KVM for the VMs, zram for swap in the guest.
 	for name in kvm-amd zram; do
 		rel=$(grep -oE "^[^:]*/$name\.ko[^:]*" "$moddir/modules.dep")
@@ -93,6 +96,10 @@ prepare() {	# $1 = kver
 	done
 	cp "$moddir"/modules.order "$moddir"/modules.builtin "$stage/lib/modules/$kver/" 2>/dev/null || true
 	depmod -b "$stage" "$kver" 2>/dev/null
+	if [ "$mode" = test ]; then
+		KMT_TAP_FIRST=$(($(wc -l < "$tap") + 1)) \
+			"$here/host-lanes.sh" install "$kver" "$host" "$stage" >> "$tap"
+	fi
 	cp /bin/busybox "$stage/bin/busybox"
 	cp "$here/guest-init.sh" "$stage/init"
 	chmod +x "$stage/init"
@@ -114,12 +121,14 @@ boot() {	# $1 = kver
 	echo $? > "$work/$kver/qemu.rc"
 }
 
+# In parallel: each kernel has its own directories, and the builds use both cores.
 for k in $kernels; do
 	mkdir -p "$work/$k"
 	if ! prepare "$k" > "$work/$k/prepare.log" 2>&1; then
 		echo "prepare failed" >> "$work/$k/prepare.log"
-	fi
+	fi &
 done
+wait
 for k in $kernels; do
 	[ -f "$work/$k/initrd.cpio" ] && boot "$k" &
 done
@@ -145,7 +154,7 @@ for k in $kernels; do
 		fail=$((fail + 1))
 		continue
 	fi
-	tr -d '\r' < "$log" > "$log.clean"
+	{ cat "$work/$k/host.tap"; tr -d '\r' < "$log"; } > "$log.clean"
 	p=$(grep -cE '^ok [0-9]+ ' "$log.clean" | head -n 1)
 	s=$(grep -cE '^ok [0-9]+ .*# SKIP' "$log.clean")
 	f=$(grep -cE '^not ok [0-9]+ ' "$log.clean")
