@@ -273,10 +273,16 @@ static int collapse_scan(const struct kmt_vm *vm, long long *thp, long long *res
 	return 0;
 }
 
-/* EINVAL from MADV_COLLAPSE: say why, as far as we can tell. */
+/*
+ * Every chunk got EINVAL and nothing was collapsed: say why, as far as we can
+ * tell. MADV_COLLAPSE fails with EINVAL at once when THP is disabled for the
+ * process (prctl PR_SET_THP_DISABLE, which the thp file sets) or the range
+ * (MADV_NOHUGEPAGE), but also, after doing what it can, when part of a range
+ * was never touched (no page table to collapse).
+ */
 static int collapse_einval(const struct kmt_vm *vm)
 {
-	char path[512], buf[256], words[KMT_WORDS_MAX][KMT_WORD_LEN];
+	char path[512], buf[4096], words[KMT_WORDS_MAX][KMT_WORD_LEN], *p;
 	int n, cur = -1;
 
 	kmt_path(path, sizeof(path), "%s/vms/%s/thp", kmt_root(), vm->id);
@@ -287,9 +293,39 @@ static int collapse_einval(const struct kmt_vm *vm)
 				       "collapse: the kernel refused (EINVAL): THP is disabled for process %d (thp: never; kvmmemtune set thp inherit %s)",
 				       vm->pid, vm->id);
 	}
+	kmt_path(path, sizeof(path), "%s/%d/status", kmt_proc(), vm->pid);
+	if (!kmt_read_small(path, buf, sizeof(buf))) {
+		p = strstr(buf, "THP_enabled:");
+		if (p && strtol(p + 12, NULL, 10) == 0)
+			return kmt_err(KMT_EXIT_ERR,
+				       "collapse: the kernel refused (EINVAL): THP is disabled for process %d (prctl PR_SET_THP_DISABLE)",
+				       vm->pid);
+	}
 	return kmt_err(KMT_EXIT_ERR,
-		       "collapse: the kernel refused (EINVAL): THP is disabled for process %d (prctl PR_SET_THP_DISABLE, MADV_NOHUGEPAGE, or THP 'never')",
-		       vm->pid);
+		       "collapse: the kernel refused (EINVAL) everywhere: THP disabled for this memory (MADV_NOHUGEPAGE, THP 'never'), or none of it touched yet");
+}
+
+/* A chunk failed with @err: 0 to go on (counted), or an exit code. */
+static int collapse_errno(const struct kmt_vm *vm, int err, int *einval, int *failed,
+			  int *last_err)
+{
+	switch (err) {
+	case EINVAL:
+		(*einval)++;
+		return 0;
+	case ENOSYS:
+		return kmt_err(KMT_EXIT_OLD, "collapse: kernel too old (no process_madvise)");
+	case EPERM:
+	case EACCES:
+		return kmt_fail("process_madvise", err);
+	case ESRCH:
+		return kmt_err(KMT_EXIT_NOVM, "VM %s: process %d is gone", vm->id, vm->pid);
+	default:
+		/* EAGAIN, ENOMEM, EBUSY: this chunk only; go on. */
+		(*failed)++;
+		*last_err = err;
+		return 0;
+	}
 }
 
 static void progress(unsigned long long done, unsigned long long total, bool tty)
@@ -302,7 +338,7 @@ int cmd_collapse(int argc, char **argv)
 {
 	unsigned long long total = 0, done = 0;
 	long long thp0, res0, thp1, res1;
-	int pidfd, ret, i, chunks = 0, failed = 0, last_err = 0;
+	int pidfd, ret, i, chunks = 0, failed = 0, einval = 0, last_err = 0;
 	bool tty = isatty(2);
 	char s[4][32];
 	struct kmt_vm vm;
@@ -338,32 +374,15 @@ int cmd_collapse(int argc, char **argv)
 		unsigned long long b = (sl->addr + HUGE_SIZE - 1) & ~(HUGE_SIZE - 1);
 		unsigned long long e = (sl->addr + sl->npages * 4096ULL) & ~(HUGE_SIZE - 1);
 
-		for (; sl->as == 0 && b < e; b += COLLAPSE_CHUNK) {
+		for (; sl->as == 0 && b < e && !ret; b += COLLAPSE_CHUNK) {
 			struct iovec iov = {
 				.iov_base = (void *)(uintptr_t)b,
 				.iov_len = e - b < COLLAPSE_CHUNK ? e - b : COLLAPSE_CHUNK,
 			};
 
 			chunks++;
-			if (syscall(KMT_NR_process_madvise, pidfd, &iov, 1UL, MADV_COLLAPSE, 0U) < 0) {
-				if (errno == EINVAL) {
-					ret = collapse_einval(&vm);
-				} else if (errno == ENOSYS) {
-					ret = kmt_err(KMT_EXIT_OLD,
-						      "collapse: kernel too old (no process_madvise)");
-				} else if (errno == EPERM || errno == EACCES) {
-					ret = kmt_fail("process_madvise", errno);
-				} else if (errno == ESRCH) {
-					ret = kmt_err(KMT_EXIT_NOVM, "VM %s: process %d is gone",
-						      vm.id, vm.pid);
-				} else {
-					/* EAGAIN, ENOMEM, EBUSY: this chunk only, go on. */
-					failed++;
-					last_err = errno;
-				}
-				if (ret)
-					break;
-			}
+			if (syscall(KMT_NR_process_madvise, pidfd, &iov, 1UL, MADV_COLLAPSE, 0U) < 0)
+				ret = collapse_errno(&vm, errno, &einval, &failed, &last_err);
 			done += iov.iov_len;
 			progress(done, total, tty);
 		}
@@ -376,13 +395,20 @@ int cmd_collapse(int argc, char **argv)
 	ret = collapse_scan(&vm, &thp1, &res1);
 	if (ret)
 		goto out;
+	if (chunks && einval == chunks && thp1 <= thp0) {
+		ret = collapse_einval(&vm);
+		goto out;
+	}
 	printf("%s %s: THP-backed %s of %s resident before, %s of %s after (%d chunk%s of up to %llu MiB",
 	       vm.id, vm.name, kmt_size_str(thp0, kmt_human, s[0], 32),
 	       kmt_size_str(res0, kmt_human, s[1], 32), kmt_size_str(thp1, kmt_human, s[2], 32),
 	       kmt_size_str(res1, kmt_human, s[3], 32), chunks, chunks == 1 ? "" : "s",
 	       COLLAPSE_CHUNK >> 20);
-	if (failed)
-		printf("; %d not fully collapsed: %s", failed, strerror(last_err));
+	if (einval + failed)
+		printf("; %d not fully collapsed%s%s%s", einval + failed,
+		       einval ? ", untouched or unsuitable memory" : "",
+		       failed ? ", busy or short of huge pages: " : "",
+		       failed ? strerror(last_err) : "");
 	printf(")\n");
 out:
 	kmt_vm_free(&vm);

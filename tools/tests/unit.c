@@ -18,6 +18,7 @@
 
 #include "kmt.h"
 #include "../../selftests/kmt_json.h"
+#include "../../selftests/kmt_prom.h"
 
 static int passed, failed, nr;
 static const char *tool;
@@ -352,6 +353,31 @@ static void test_json(void)
 		      i < ARRAY_SIZE(bad) ? bad[i] : "");
 	}
 
+	{
+		static const char * const bad[] = {
+			"m 1\n",
+			"# TYPE m gauge\nm 1\n",
+			"# HELP m h\n# TYPE m gauge\nm{a=\"x} 1\n",
+			"# HELP m h\n# TYPE m gauge\nm{a=\"\\x\"} 1\n",
+			"# HELP m h\n# TYPE m gauge\nm{1a=\"x\"} 1\n",
+			"# HELP m h\n# TYPE m gauge\nm 1x\n",
+			"# HELP m h\n# TYPE m gauge\nm  1\n",
+			"# HELP m h\n# TYPE m gauge\nm 1",
+			"# HELP m h\n# TYPE m sometimes\nm 1\n",
+			"# HELP m h\n# TYPE m gauge\n# HELP n h\n# TYPE n gauge\nm 1\nn 1\nm 2\n",
+			"# HELP m h\n# TYPE m gauge\nm 1\n# TYPE m gauge\n",
+		};
+		const char *good = "# HELP m h\n# TYPE m counter\nm{a=\"x\\\"y\\\\\\n\",b=\"\"} 1.5e3\n"
+				   "m{a=\"z\"} 2 1700000000000\n# HELP n h\n# TYPE n gauge\nn -Inf\n";
+
+		for (i = 0; i < ARRAY_SIZE(bad); i++)
+			if (kmt_prom_check(bad[i], err, sizeof(err)) >= 0)
+				break;
+		CHECK(i == ARRAY_SIZE(bad), "prom_checker_strict", "accepted: %s",
+		      i < ARRAY_SIZE(bad) ? bad[i] : "");
+		CHECK(kmt_prom_check(good, err, sizeof(err)) == 3, "prom_checker_accepts", "%s", err);
+	}
+
 	f = open_memstream(&out, &len);
 	kmt_prom_escape(f, "a\\b\"c\nd\xff");
 	fclose(f);
@@ -461,66 +487,6 @@ static void fake_tree(void)
 	PUT("proc/meminfo", "MemTotal:        1048576 kB\nMemFree:  1 kB\n");
 }
 
-/* Every non-comment line "name{labels} value" or "name value"; HELP, TYPE first. */
-static bool prom_ok(const char *text, char *why, size_t size)
-{
-	char typed[256][128], line[1024];
-	const char *p = text, *nl;
-	int nt = 0, i;
-
-	for (; *p; p = nl + 1) {
-		char name[128];
-		size_t nlen;
-		const char *q;
-
-		nl = strchr(p, '\n');
-		if (!nl) {
-			snprintf(why, size, "last line without newline");
-			return false;
-		}
-		snprintf(line, sizeof(line), "%.*s", (int)(nl - p), p);
-		if (!strncmp(line, "# HELP ", 7))
-			continue;
-		if (!strncmp(line, "# TYPE ", 7)) {
-			char t[32];
-
-			if (sscanf(line + 7, "%127s %31s", name, t) != 2 ||
-			    (strcmp(t, "gauge") && strcmp(t, "counter") && strcmp(t, "untyped"))) {
-				snprintf(why, size, "bad TYPE: %.200s", line);
-				return false;
-			}
-			for (i = 0; i < nt; i++)
-				if (!strcmp(typed[i], name)) {
-					snprintf(why, size, "TYPE twice: %.200s", line);
-					return false;
-				}
-			if (nt < 256)
-				snprintf(typed[nt++], 128, "%s", name);
-			continue;
-		}
-		nlen = strspn(line, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_:");
-		snprintf(name, sizeof(name), "%.*s", (int)nlen, line);
-		if (!nlen || !nt || strcmp(typed[nt - 1], name)) {
-			snprintf(why, size, "sample not under its TYPE: %.200s", line);
-			return false;
-		}
-		q = line + nlen;
-		if (*q == '{') {
-			q = strrchr(q, '}');
-			if (!q) {
-				snprintf(why, size, "unclosed labels: %.200s", line);
-				return false;
-			}
-			q++;
-		}
-		if (*q != ' ' || !q[1] || strspn(q + 1, "-0123456789.e+") != strlen(q + 1)) {
-			snprintf(why, size, "bad value: %.200s", line);
-			return false;
-		}
-	}
-	return true;
-}
-
 static void test_binary(void)
 {
 	static struct run r;
@@ -607,7 +573,8 @@ static void test_binary(void)
 	jv_free(&v);
 
 	RUN(&r, "export");
-	CHECK(r.rc == 0 && prom_ok(r.out, why, sizeof(why)), "tool_export_format", "%s", why);
+	CHECK(r.rc == 0 && kmt_prom_check(r.out, why, sizeof(why)) > 20, "tool_export_format", "%s",
+	      why);
 	CHECK(strstr(r.out, "kvmmemtune_vm_guest_bytes{vm=\"4242-1\",pid=\"4242\",name=\"web \\\"3\\\"\"} 67108864\n") &&
 	      strstr(r.out, "# TYPE kvmmemtune_vm_reclaim_kswapd_bytes_total counter\n") &&
 	      strstr(r.out, "# TYPE kvmmemtune_vm_future_key untyped\n") &&
