@@ -130,16 +130,13 @@ static inline int kmt_prom_check(const char *text, char *why, size_t size)
 		if (*q == '{') {
 			q++;
 			while (*q != '}') {
-				if (!kmt_prom_name(&q, lname, sizeof(lname), false) || *q++ != '=' ||
-				    *q++ != '"')
+				if (!kmt_prom_name(&q, lname, sizeof(lname), false) ||
+				    *q++ != '=' || *q++ != '"')
 					goto bad;
 				while (*q && *q != '"') {
-					if (*q == '\\' && (q[1] == '\\' || q[1] == '"' || q[1] == 'n'))
-						q += 2;
-					else if (*q == '\\' || *q == '\n')
+					if (*q == '\\' && !strchr("\\\"n", q[1] ? q[1] : 'x'))
 						goto bad;
-					else
-						q++;
+					q += *q == '\\' ? 2 : 1;
 				}
 				if (*q++ != '"')
 					goto bad;

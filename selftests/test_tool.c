@@ -195,10 +195,15 @@ FIXTURE(vm) {
 
 FIXTURE_SETUP(vm)
 {
+	char buf[64] = "", self_exe[256];
 	int to[2], from[2];
-	char buf[64] = "";
+	ssize_t n;
 
 	ASSERT_EQ(0, access(tool_path(), X_OK)) TH_LOG("no tool at %s", tool_path());
+	/* By its path, not /proc/self/exe: the child's comm stays test_tool. */
+	n = readlink("/proc/self/exe", self_exe, sizeof(self_exe) - 1);
+	ASSERT_LT(0, n);
+	self_exe[n] = '\0';
 	ASSERT_EQ(0, pipe(to));
 	ASSERT_EQ(0, pipe(from));
 	self->pid = fork();
@@ -208,7 +213,7 @@ FIXTURE_SETUP(vm)
 		dup2(from[1], 1);
 		close(to[1]);
 		close(from[0]);
-		execl("/proc/self/exe", "test_tool", "--vm-child", "-name",
+		execl(self_exe, "test_tool", "--vm-child", "-name",
 		      "guest=" VM_NAME ",debug-threads=on", (char *)NULL);
 		_exit(127);
 	}
@@ -319,7 +324,8 @@ TEST_F(vm, list_shows_the_vm)
 	snprintf(want, sizeof(want), " %llu ", SLOT0 + SLOT1);
 	ASSERT_NE(NULL, strstr(line, want)) TH_LOG("%s", line);
 	rss = kmt_stat(self->dir, "rss_anon_bytes");
-	ASSERT_LE((long long)TOUCHED, rss);
+	/* 6.1 caches up to 64 RSS events per thread before the mm sees them. */
+	ASSERT_LE((long long)(TOUCHED - 64 * PAGE), rss);
 	snprintf(want, sizeof(want), " %lld     -     -", rss);
 	ASSERT_NE(NULL, strstr(line, want)) TH_LOG("%s, want '%s'", line, want);
 }
@@ -482,8 +488,9 @@ TEST_F(vm, export_is_prometheus_text_format)
 	EXPECT_NE(NULL, strstr(self->r.out, "# TYPE kvmmemtune_vm_memslot_create_total counter\n"));
 	EXPECT_NE(NULL, strstr(self->r.out, "# TYPE kvmmemtune_vm_scan_resident_bytes gauge\n"));
 	EXPECT_NE(NULL, strstr(self->r.out, "# TYPE kvmmemtune_host_vms gauge\n"));
-	snprintf(want, sizeof(want), "kvmmemtune_vm_node_resident_bytes{vm=\"%s\",pid=\"%d\",name=\"" VM_NAME "\",node=\"0\"} ",
-		 self->id, self->pid);
+	snprintf(want, sizeof(want),
+		 "kvmmemtune_vm_node_resident_bytes{vm=\"%s\",pid=\"%d\",name=\"" VM_NAME
+		 "\",node=\"0\"} ", self->id, self->pid);
 	EXPECT_NE(NULL, strstr(self->r.out, want)) TH_LOG("no '%s'", want);
 }
 
@@ -568,7 +575,8 @@ TEST_F(vm, get_and_set_knobs)
 	EXPECT_STREQ(want, self->r.err);
 	TOOL(&self->r, "set", "thp", "sometimes", self->id);
 	EXPECT_EQ(1, self->r.rc);
-	EXPECT_NE(NULL, strstr(self->r.err, "thp: invalid value 'sometimes' (expected: inherit, never"))
+	EXPECT_NE(NULL, strstr(self->r.err,
+			       "thp: invalid value 'sometimes' (expected: inherit, never"))
 		TH_LOG("%s", self->r.err);
 
 	TOOL(&self->r, "set", "thp_default", "never");

@@ -68,7 +68,8 @@ static int knob_path(const char *knob, const char *vmspec, char *path, size_t si
 
 	if (!strcmp(knob, "thp")) {
 		if (!vmspec)
-			return kmt_usage_err(NULL, "thp is per VM: name the VM (kvmmemtune get thp VM)");
+			return kmt_usage_err(NULL,
+					     "thp is per VM: name the VM (kvmmemtune get thp VM)");
 		ret = kmt_vm_find(vmspec, vm, false);
 		if (ret)
 			return ret;
@@ -201,7 +202,8 @@ int cmd_scan(int argc, char **argv)
 	int n, i, ret;
 
 	if (argc != 2)
-		return kmt_usage_err("scan", argc < 2 ? "which VM (or all)?" : "too many arguments");
+		return kmt_usage_err("scan", argc < 2 ? "which VM (or all)?" :
+				     "too many arguments");
 	if (!strcmp(argv[1], "all")) {
 		ret = kmt_vms_load(&vms, &n, false);
 		for (i = 0; !ret && i < n; i++) {
@@ -282,6 +284,7 @@ static int collapse_scan(const struct kmt_vm *vm, long long *thp, long long *res
  */
 static int collapse_einval(const struct kmt_vm *vm)
 {
+	static const char refused[] = "collapse: the kernel refused (EINVAL)";
 	char path[512], buf[4096], words[KMT_WORDS_MAX][KMT_WORD_LEN], *p;
 	int n, cur = -1;
 
@@ -290,19 +293,19 @@ static int collapse_einval(const struct kmt_vm *vm)
 		n = kmt_keywords_parse(buf, words, KMT_WORDS_MAX, &cur);
 		if (n > 0 && cur >= 0 && !strcmp(words[cur], "never"))
 			return kmt_err(KMT_EXIT_ERR,
-				       "collapse: the kernel refused (EINVAL): THP is disabled for process %d (thp: never; kvmmemtune set thp inherit %s)",
-				       vm->pid, vm->id);
+				       "%s: THP is disabled for process %d (thp: never; %s %s)",
+				       refused, vm->pid, "kvmmemtune set thp inherit", vm->id);
 	}
 	kmt_path(path, sizeof(path), "%s/%d/status", kmt_proc(), vm->pid);
 	if (!kmt_read_small(path, buf, sizeof(buf))) {
 		p = strstr(buf, "THP_enabled:");
 		if (p && strtol(p + 12, NULL, 10) == 0)
 			return kmt_err(KMT_EXIT_ERR,
-				       "collapse: the kernel refused (EINVAL): THP is disabled for process %d (prctl PR_SET_THP_DISABLE)",
-				       vm->pid);
+				       "%s: THP is disabled for process %d (%s)", refused, vm->pid,
+				       "prctl PR_SET_THP_DISABLE");
 	}
-	return kmt_err(KMT_EXIT_ERR,
-		       "collapse: the kernel refused (EINVAL) everywhere: THP disabled for this memory (MADV_NOHUGEPAGE, THP 'never'), or none of it touched yet");
+	return kmt_err(KMT_EXIT_ERR, "%s everywhere: THP disabled for this memory "
+		       "(MADV_NOHUGEPAGE, THP 'never'), or none of it touched yet", refused);
 }
 
 /* A chunk failed with @err: 0 to go on (counted), or an exit code. */
@@ -379,9 +382,11 @@ int cmd_collapse(int argc, char **argv)
 				.iov_base = (void *)(uintptr_t)b,
 				.iov_len = e - b < COLLAPSE_CHUNK ? e - b : COLLAPSE_CHUNK,
 			};
+			long r;
 
 			chunks++;
-			if (syscall(KMT_NR_process_madvise, pidfd, &iov, 1UL, MADV_COLLAPSE, 0U) < 0)
+			r = syscall(KMT_NR_process_madvise, pidfd, &iov, 1UL, MADV_COLLAPSE, 0U);
+			if (r < 0)
 				ret = collapse_errno(&vm, errno, &einval, &failed, &last_err);
 			done += iov.iov_len;
 			progress(done, total, tty);
@@ -399,8 +404,9 @@ int cmd_collapse(int argc, char **argv)
 		ret = collapse_einval(&vm);
 		goto out;
 	}
-	printf("%s %s: THP-backed %s of %s resident before, %s of %s after (%d chunk%s of up to %llu MiB",
-	       vm.id, vm.name, kmt_size_str(thp0, kmt_human, s[0], 32),
+	printf("%s %s: THP-backed %s of %s resident before, %s of %s after "
+	       "(%d chunk%s of up to %llu MiB", vm.id, vm.name,
+	       kmt_size_str(thp0, kmt_human, s[0], 32),
 	       kmt_size_str(res0, kmt_human, s[1], 32), kmt_size_str(thp1, kmt_human, s[2], 32),
 	       kmt_size_str(res1, kmt_human, s[3], 32), chunks, chunks == 1 ? "" : "s",
 	       COLLAPSE_CHUNK >> 20);

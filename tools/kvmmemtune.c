@@ -66,7 +66,8 @@ static const struct command commands[] = {
 	  "process_madvise over its address-space-0 memslots, 64 MiB at a time, with\n"
 	  "progress on a terminal. Prints the THP-backed memory before and after (a scan\n"
 	  "each). Fails if THP is disabled for the VM's process.\n" },
-	{ "version", cmd_version, false, "version", "Versions of the tool and of the loaded module.\n" },
+	{ "version", cmd_version, false, "version",
+	  "Versions of the tool and of the loaded module.\n" },
 	{ "help", cmd_help, false, "help [COMMAND]", "This text, or a command's.\n" },
 };
 
@@ -202,7 +203,8 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	if (kmt_json_out && !c->json)
-		return kmt_usage_err(c->name, "--json is not available for %s (list, show, host have it)",
+		return kmt_usage_err(c->name,
+				     "--json is not available for %s (list, show, host have it)",
 				     c->name);
 	args[n] = NULL;
 	return c->fn(n, args);

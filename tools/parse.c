@@ -230,8 +230,8 @@ int kmt_memslots_parse(const char *buf, struct kmt_slot **slots, int *n, int *ba
 		nf = fields(p, len, f, fl, 6);
 		if (!nf)
 			continue;
-		if (nf != 6 || parse_nonneg(f[0], fl[0], &s.as) || parse_nonneg(f[1], fl[1], &s.id) ||
-		    parse_nonneg(f[2], fl[2], &s.base_gfn) ||
+		if (nf != 6 || parse_nonneg(f[0], fl[0], &s.as) ||
+		    parse_nonneg(f[1], fl[1], &s.id) || parse_nonneg(f[2], fl[2], &s.base_gfn) ||
 		    parse_nonneg(f[3], fl[3], &s.npages) || parse_hex(f[4], fl[4], &s.addr) ||
 		    parse_nonneg(f[5], fl[5], &s.flags)) {
 			(*bad)++;

@@ -152,8 +152,9 @@ int kmt_err(int code, const char *fmt, ...)
 int kmt_fail(const char *what, int err)
 {
 	if (err == EACCES || err == EPERM)
-		return kmt_err(KMT_EXIT_PERM, "%s: %s (per-VM files and policy are root-only: run as root)",
-			       what, strerror(err));
+		return kmt_err(KMT_EXIT_PERM,
+			       "%s: %s (per-VM files and policy are root-only: run as root)", what,
+			       strerror(err));
 	if (err == ENOENT && access(kmt_root(), F_OK))
 		return kmt_check_module();
 	return kmt_err(KMT_EXIT_ERR, "%s: %s", what, strerror(err));
@@ -163,8 +164,8 @@ int kmt_check_module(void)
 {
 	if (access(kmt_root(), F_OK))
 		return kmt_err(KMT_EXIT_NOMODULE,
-			       "%s not found: is the kvmmemtune module loaded? (modprobe kvmmemtune)",
-			       kmt_root());
+			       "%s not found: is the kvmmemtune module loaded? "
+			       "(modprobe kvmmemtune)", kmt_root());
 	return 0;
 }
 

@@ -314,7 +314,8 @@ static void show_text(const struct kmt_vm *vm, bool thp_ok, const char *thp_raw)
 		const struct kmt_slot *sl = &vm->slots[i];
 
 		printf("  %2lld %5lld %12lld %10lld %9s %#18llx %5lld %9s %9s\n", sl->as, sl->id,
-		       sl->base_gfn, sl->npages, kmt_size_str(sl->npages * 4096, kmt_human, s[0], 32),
+		       sl->base_gfn, sl->npages,
+		       kmt_size_str(sl->npages * 4096, kmt_human, s[0], 32),
 		       sl->addr, sl->flags, kmt_size_str(sl->resident, kmt_human, s[1], 32),
 		       kmt_size_str(sl->thp, kmt_human, s[2], 32));
 	}
@@ -498,8 +499,8 @@ int cmd_watch(int argc, char **argv)
 			break;
 		strftime(tbuf, sizeof(tbuf), "%H:%M:%S", localtime(&wall));
 		printf("\033[H\033[2J");
-		printf("kvmmemtune watch: every %gs, %s, %d VM%s (Ctrl-C stops; rates need two samples)\n\n",
-		       interval, tbuf, n, n == 1 ? "" : "s");
+		printf("kvmmemtune watch: every %gs, %s, %d VM%s %s\n\n", interval, tbuf, n,
+		       n == 1 ? "" : "s", "(Ctrl-C stops; rates need two samples)");
 		print_table(vms, n, true, prev, nprev, t - t0);
 		fflush(stdout);
 		cur = calloc(n ? n : 1, sizeof(*cur));

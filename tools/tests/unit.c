@@ -112,7 +112,8 @@ static void test_stat(void)
 	kmt_stat_free(&st);
 	CHECK(!kmt_stat_parse(&st, "") && st.n == 0 && st.bad == 0, "stat_empty_file", "");
 	kmt_stat_free(&st);
-	CHECK(kmt_node_key("node0_resident_bytes") == 0 && kmt_node_key("node12_resident_bytes") == 12 &&
+	CHECK(kmt_node_key("node0_resident_bytes") == 0 &&
+	      kmt_node_key("node12_resident_bytes") == 12 &&
 	      kmt_node_key("node_resident_bytes") < 0 && kmt_node_key("node1_resident") < 0 &&
 	      kmt_node_key("nodex_resident_bytes") < 0 && kmt_node_key("scan_thp_bytes") < 0,
 	      "node_keys", "");
@@ -367,15 +368,18 @@ static void test_json(void)
 			"# HELP m h\n# TYPE m gauge\n# HELP n h\n# TYPE n gauge\nm 1\nn 1\nm 2\n",
 			"# HELP m h\n# TYPE m gauge\nm 1\n# TYPE m gauge\n",
 		};
-		const char *good = "# HELP m h\n# TYPE m counter\nm{a=\"x\\\"y\\\\\\n\",b=\"\"} 1.5e3\n"
-				   "m{a=\"z\"} 2 1700000000000\n# HELP n h\n# TYPE n gauge\nn -Inf\n";
+		const char *good = "# HELP m h\n# TYPE m counter\n"
+				   "m{a=\"x\\\"y\\\\\\n\",b=\"\"} 1.5e3\n"
+				   "m{a=\"z\"} 2 1700000000000\n"
+				   "# HELP n h\n# TYPE n gauge\nn -Inf\n";
 
 		for (i = 0; i < ARRAY_SIZE(bad); i++)
 			if (kmt_prom_check(bad[i], err, sizeof(err)) >= 0)
 				break;
 		CHECK(i == ARRAY_SIZE(bad), "prom_checker_strict", "accepted: %s",
 		      i < ARRAY_SIZE(bad) ? bad[i] : "");
-		CHECK(kmt_prom_check(good, err, sizeof(err)) == 3, "prom_checker_accepts", "%s", err);
+		CHECK(kmt_prom_check(good, err, sizeof(err)) == 3, "prom_checker_accepts", "%s",
+		      err);
 	}
 
 	f = open_memstream(&out, &len);
@@ -475,7 +479,8 @@ static void fake_tree(void)
 	    "0 1 1048576 4096 0x7f0010000000 1\n");
 	PUT("sys/vms/4242-1/slot_stat", "0 0 0 16384 8388608 4194304\n");
 	PUT("sys/vms/4242-1/thp", "[inherit] never\n");
-	put("proc/4242/cmdline", CMD("qemu-system-x86_64\0-name\0guest=web \"3\",debug-threads=on\0"));
+	put("proc/4242/cmdline",
+	    CMD("qemu-system-x86_64\0-name\0guest=web \"3\",debug-threads=on\0"));
 	/* A bare VM of a tool, never scanned, with reclaim keys of a later module; no thp file. */
 	PUT("sys/vms/77-2/pid", "77\n");
 	PUT("sys/vms/77-2/comm", "fc_vcpu\n");
@@ -522,7 +527,8 @@ static void test_binary(void)
 	CHECK(r.rc == 0 && !jv_parse(r.out, strlen(r.out), &v, err, sizeof(err)),
 	      "tool_list_json_valid", "%s: %s", err, r.out);
 	if (v.type == JV_OBJ && jv_get(&v, "vms") && jv_get(&v, "vms")->n == 2) {
-		const struct jv *a = &jv_get(&v, "vms")->items[0], *b = &jv_get(&v, "vms")->items[1];
+		const struct jv *a = &jv_get(&v, "vms")->items[0];
+		const struct jv *b = &jv_get(&v, "vms")->items[1];
 
 		CHECK(!strcmp(jv_get(a, "name")->str, "web \"3\"") &&
 		      jv_get(a, "guest_bytes")->inum == 67108864 &&
@@ -561,7 +567,8 @@ static void test_binary(void)
 	      r.rc);
 
 	RUN(&r, "host");
-	CHECK(r.rc == 0 && strstr(r.out, "overcommit 0.06 (6%)") && strstr(r.out, "memslot_events_lost") &&
+	CHECK(r.rc == 0 && strstr(r.out, "overcommit 0.06 (6%)") &&
+	      strstr(r.out, "memslot_events_lost") &&
 	      !strstr(r.out, "fragmentation"), "tool_host_no_fragmentation", "%s %s", r.out,
 	      r.err);
 	PUT("sys/host/fragmentation", "node 0 order 9 free 3 index 750\n");
@@ -575,7 +582,8 @@ static void test_binary(void)
 	RUN(&r, "export");
 	CHECK(r.rc == 0 && kmt_prom_check(r.out, why, sizeof(why)) > 20, "tool_export_format", "%s",
 	      why);
-	CHECK(strstr(r.out, "kvmmemtune_vm_guest_bytes{vm=\"4242-1\",pid=\"4242\",name=\"web \\\"3\\\"\"} 67108864\n") &&
+	CHECK(strstr(r.out, "kvmmemtune_vm_guest_bytes{vm=\"4242-1\",pid=\"4242\","
+			    "name=\"web \\\"3\\\"\"} 67108864\n") &&
 	      strstr(r.out, "# TYPE kvmmemtune_vm_reclaim_kswapd_bytes_total counter\n") &&
 	      strstr(r.out, "# TYPE kvmmemtune_vm_future_key untyped\n") &&
 	      strstr(r.out, "node=\"1\"} 6291456\n") &&
