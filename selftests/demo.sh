@@ -20,7 +20,10 @@ run kvmmemtune list
 run kvmmemtune scan demo-1
 run kvmmemtune show demo-1
 run kvmmemtune host
-run kvmmemtune collapse demo-1
+# Piped: the progress line is for terminals, and the console is one.
+echo
+echo "\$ kvmmemtune collapse demo-1"
+kvmmemtune collapse demo-1 2>&1 | cat
 run kvmmemtune list
 run kvmmemtune set thp never demo-1
 run kvmmemtune set thp sometimes demo-1

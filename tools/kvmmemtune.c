@@ -21,11 +21,13 @@ struct command {
 	int (*fn)(int argc, char **argv);
 	bool json;
 	const char *synopsis;
+	const char *brief;
 	const char *help;
 };
 
 static const struct command commands[] = {
 	{ "list", cmd_list, true, "list",
+	  "one line per VM (the default)",
 	  "One line per VM: id (its directory in vms/), pid, name (QEMU's -name, else the\n"
 	  "command name), guest size, resident memory (last scan, else the process's\n"
 	  "anonymous RSS), THP-backed share of the scanned memory, share of KVM's mapped\n"
@@ -33,17 +35,21 @@ static const struct command commands[] = {
 	  "memory reclaimed from the VM (once the module reports it). '-' is unknown.\n"
 	  "The default command.\n" },
 	{ "show", cmd_show, true, "show VM",
+	  "everything about one VM",
 	  "Everything about one VM (VM: id, pid or name): a summary, the THP policy,\n"
 	  "the share of resident memory off its main NUMA node, whether dirty logging\n"
 	  "is on for any memslot (live migration), every stat key, and the memslots\n"
 	  "with their figures from the last scan.\n" },
 	{ "host", cmd_host, true, "host",
+	  "overcommit and host-wide figures",
 	  "Host-wide: overcommit (guest memory of all VMs against MemTotal), every\n"
 	  "line of host/stat, and host/fragmentation where the module has it.\n" },
 	{ "watch", cmd_watch, false, "watch [-i SECONDS] [-n COUNT]",
+	  "the list, redrawn, with rates",
 	  "The list, redrawn every SECONDS (default 2) until Ctrl-C (or COUNT times),\n"
 	  "with the change of resident memory and the reclaim rate per second.\n" },
 	{ "export", cmd_export, false, "export",
+	  "Prometheus text format",
 	  "All figures in the Prometheus text exposition format, for node_exporter's\n"
 	  "textfile collector, e.g. every minute from cron:\n"
 	  "  kvmmemtune export > /var/lib/node_exporter/kvmmemtune.prom.tmp &&\n"
@@ -51,24 +57,31 @@ static const struct command commands[] = {
 	  "Per-VM metrics carry vm, pid and name labels; scan figures appear once a VM\n"
 	  "was scanned.\n" },
 	{ "get", cmd_get, false, "get KNOB | get thp VM",
+	  "print a policy knob or a VM's thp mode",
 	  "Print a policy knob (a file in policy/, e.g. thp_default) or a VM's thp mode.\n" },
 	{ "set", cmd_set, false, "set KNOB VALUE | set thp VALUE VM",
+	  "set a policy knob or a VM's thp mode",
 	  "Set a policy knob or a VM's thp mode (inherit, never; advised on 6.18+).\n"
 	  "A VM's thp mode is its process's: it covers every VM of that process.\n" },
 	{ "scan", cmd_scan, false, "scan VM|all",
+	  "scan a VM's memory now",
 	  "Scan the VM's memory now (page tables only: nothing is faulted in) and print\n"
 	  "the new scan age, its duration, resident and THP-backed memory.\n" },
 	{ "compact", cmd_compact, false, "compact NODE|all",
+	  "compact a node's memory now",
 	  "Compact memory of a NUMA node, or of all nodes, now (needs a module with\n"
 	  "policy/compact).\n" },
 	{ "collapse", cmd_collapse, false, "collapse VM",
+	  "collapse a VM's memory into huge pages",
 	  "Collapse the VM's memory into transparent huge pages: MADV_COLLAPSE through\n"
 	  "process_madvise over its address-space-0 memslots, 64 MiB at a time, with\n"
 	  "progress on a terminal. Prints the THP-backed memory before and after (a scan\n"
 	  "each). Fails if THP is disabled for the VM's process.\n" },
 	{ "version", cmd_version, false, "version",
+	  "tool and module versions",
 	  "Versions of the tool and of the loaded module.\n" },
-	{ "help", cmd_help, false, "help [COMMAND]", "This text, or a command's.\n" },
+	{ "help", cmd_help, false, "help [COMMAND]",
+	  "this text, or a command's", "This text, or a command's.\n" },
 };
 
 #define NR_COMMANDS ARRAY_SIZE(commands)
@@ -90,7 +103,7 @@ static void usage(FILE *f)
 	fprintf(f, "usage: kvmmemtune [-b] [--json] [COMMAND [ARGS]]\n\n"
 		"Per-VM memory of this KVM host, from %s.\n\ncommands:\n", kmt_root());
 	for (i = 0; i < NR_COMMANDS; i++)
-		fprintf(f, "  %s\n", commands[i].synopsis);
+		fprintf(f, "  %-34s %s\n", commands[i].synopsis, commands[i].brief);
 	fprintf(f, "\nVM is an id (<pid>-<seq>, as list shows), a pid or a name.\n\n"
 		"options (before or after the command):\n"
 		"  -b          sizes in bytes\n"
