@@ -50,9 +50,15 @@ for prog in demo_vm bench_scan; do
 		{ echo "run: cannot build $prog"; echo "0 passed, 1 failed"; exit 1; }
 done
 cp "$here/demo.sh" "$work/tests/"
-if [ -f "$top/tools/Makefile" ]; then
-	make -s -C "$top/tools" LDFLAGS=-static O="$work/tool" >/dev/null &&
-		cp "$work/tool/kvmmemtune" "$work/tests/" 2>/dev/null || true
+# The tool, static, for the guest (/tests/kvmmemtune).
+if ! make -s -C "$top/tools" LDFLAGS=-static O="$work/tool" > "$work/tool-build.log" 2>&1; then
+	cat "$work/tool-build.log"
+	echo "run: cannot build the tool"; echo "0 passed, 1 failed"; exit 1
+fi
+cp "$work/tool/kvmmemtune" "$work/tests/"
+# Its host-side unit tests, once, counted with the guests' results.
+if [ "$mode" = test ]; then
+	make -s -C "$top/tools" O="$work/tool-check" check > "$work/tool-unit.log" 2>&1
 fi
 
 # Copy one kernel module, decompressed, into the initramfs tree.
@@ -146,6 +152,18 @@ if [ "$mode" != test ]; then
 fi
 
 pass=0 fail=0 skip=0
+echo "== host: make -C tools check (the tool's unit tests)"
+grep -E '^not ok |^#' "$work/tool-unit.log" | sed 's/^/   /'
+summary=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$work/tool-unit.log" | tail -n 1)
+if [ -n "$summary" ]; then
+	set -- $summary
+	echo "   host: $1 passed, $3 failed, 0 skipped"
+	pass=$((pass + $1)) fail=$((fail + $3))
+else
+	tail -n 20 "$work/tool-unit.log" | sed 's/^/   | /'
+	echo "   host: unit tests did not finish"
+	fail=$((fail + 1))
+fi
 for k in $kernels; do
 	log=$work/$k/console.log
 	echo "== $k"
