@@ -117,10 +117,11 @@ static void kmt_compact_auto_work(struct work_struct *work)
 	int nid;
 
 	/*
-	 * THP faults falling back to small pages since the last look mean
-	 * guests are being denied huge pages now: act at half the threshold.
+	 * THP faults falling back to small pages, or VMs losing KVM 2M
+	 * mappings, since the last look mean guests are being denied huge
+	 * pages now: act at half the threshold.
 	 */
-	if (fallbacks != kmt_auto_fallbacks)
+	if (kmt_vms_lost_huge_mappings() || fallbacks != kmt_auto_fallbacks)
 		threshold /= 2;
 	kmt_auto_fallbacks = fallbacks;
 	for_each_online_node(nid) {

@@ -380,6 +380,37 @@ void kmt_vm_exit(void)
 }
 
 /**
+ * kmt_vms_lost_huge_mappings() - whether a VM lost 2M mappings since the last call
+ *
+ * Compares each VM's count of KVM 2M mappings with what the previous call
+ * saw: a drop means huge pages behind a guest were split or reclaimed.
+ *
+ * Context: any; does not sleep. Only the automatic compaction work calls
+ * it (it owns kmt_vm.last_map_2m).
+ */
+bool kmt_vms_lost_huge_mappings(void)
+{
+	struct kmt_vm *vm;
+	bool lost = false;
+	int bkt;
+
+	rcu_read_lock();
+	hash_for_each_rcu(kmt_registry, bkt, vm, node) {
+		/* While !dead under kvm_lock the VM is not freed: no reference needed. */
+		spin_lock(&vm->kvm_lock);
+		if (!vm->dead) {
+			u64 now = atomic64_read(&vm->kvm->stat.pages_2m);
+
+			lost |= now < vm->last_map_2m;
+			vm->last_map_2m = now;
+		}
+		spin_unlock(&vm->kvm_lock);
+	}
+	rcu_read_unlock();
+	return lost;
+}
+
+/**
  * kmt_vm_guest_bytes_total() - sum of guest_bytes over the VMs tracked now
  *
  * Context: any; does not sleep.

@@ -176,6 +176,7 @@ enum kmt_slot_event {
  *		registered (process exiting). Set and cleared on kmt_wq.
  * @watch_node:	entry in @watch's list of VMs (RCU)
  * @pcpu:	reclaim attribution counters, written by the notifier
+ * @last_map_2m: KVM's 2M mappings at the last automatic compaction look
  * @rcu:	frees the struct after registry and notifier readers are done
  *
  * Lifetime: allocated at first sight (commit hook or load-time discovery)
@@ -208,6 +209,7 @@ struct kmt_vm {
 	struct kmt_mm_watch *watch;
 	struct list_head watch_node;
 	struct kmt_vm_pcpu __percpu *pcpu;
+	u64 last_map_2m;
 	struct rcu_head rcu;
 };
 
@@ -226,6 +228,7 @@ void kmt_vm_slots_end(struct kmt_vm *vm);
 void kmt_vm_release(struct kobject *kobj);
 unsigned int kmt_vm_count(void);
 u64 kmt_vm_guest_bytes_total(void);
+bool kmt_vms_lost_huge_mappings(void);
 void kmt_vm_flush(void);
 
 /* memslot.c */
