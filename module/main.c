@@ -18,15 +18,19 @@ static int __init kmt_init(void)
 {
 	int ret, found;
 
-	ret = kmt_sysfs_init();
-	if (ret)
-		return ret;
+	/*
+	 * What host/stat reads (the reclaim counters) exists before the file
+	 * does, and goes after it: a reader never finds it missing.
+	 */
 	ret = kmt_reclaim_init();
 	if (ret)
-		goto err_sysfs;
-	ret = kmt_vm_init();
+		return ret;
+	ret = kmt_sysfs_init();
 	if (ret)
 		goto err_reclaim;
+	ret = kmt_vm_init();
+	if (ret)
+		goto err_sysfs;
 	ret = kmt_kvm_hooks_init();
 	if (ret)
 		goto err_vm;
@@ -43,10 +47,10 @@ err_hooks:
 	kmt_kvm_hooks_exit();
 err_vm:
 	kmt_vm_exit();
-err_reclaim:
-	kmt_reclaim_exit();
 err_sysfs:
 	kmt_sysfs_exit();
+err_reclaim:
+	kmt_reclaim_exit();
 	return ret;
 }
 
@@ -54,8 +58,8 @@ static void __exit kmt_exit(void)
 {
 	kmt_kvm_hooks_exit();
 	kmt_vm_exit();
-	kmt_reclaim_exit();
 	kmt_sysfs_exit();
+	kmt_reclaim_exit();
 	pr_info("unloaded\n");
 }
 
