@@ -218,6 +218,7 @@ struct kmt_vm *kmt_vm_find_or_add(struct kvm *kvm, pid_t pid, const char *comm,
 				  gfp_t gfp);
 void kmt_vm_slot_event(struct kmt_vm *vm, enum kmt_slot_event ev);
 void kmt_vm_destroying(struct kvm *kvm);
+void kmt_vm_forget_all(void);
 bool kmt_vm_known(struct kvm *kvm);
 bool kmt_vm_get_kvm(struct kmt_vm *vm);
 void kmt_vm_put_kvm(struct kmt_vm *vm);
