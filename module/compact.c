@@ -355,6 +355,8 @@ static ssize_t compact_store(struct kobject *kobj, struct kobj_attribute *attr,
 	unsigned int nid;
 	int ret = 0, n;
 
+	if (!kmt_sysfs_text(buf, count))
+		return -EINVAL;
 	if (sysfs_streq(buf, "all")) {
 		for_each_online_node(n) {
 			ret = kmt_compact_node(n, KMT_COMPACT_MANUAL);
@@ -380,6 +382,8 @@ static ssize_t compact_auto_show(struct kobject *kobj, struct kobj_attribute *at
 static ssize_t compact_auto_store(struct kobject *kobj, struct kobj_attribute *attr,
 				  const char *buf, size_t count)
 {
+	if (!kmt_sysfs_text(buf, count))
+		return -EINVAL;
 	return kmt_set_compact_auto(buf) ?: count;
 }
 
@@ -392,6 +396,8 @@ static ssize_t compact_threshold_show(struct kobject *kobj, struct kobj_attribut
 static ssize_t compact_threshold_store(struct kobject *kobj, struct kobj_attribute *attr,
 				       const char *buf, size_t count)
 {
+	if (!kmt_sysfs_text(buf, count))
+		return -EINVAL;
 	return kmt_set_threshold(buf) ?: count;
 }
 
@@ -404,6 +410,8 @@ static ssize_t compact_interval_ms_show(struct kobject *kobj, struct kobj_attrib
 static ssize_t compact_interval_ms_store(struct kobject *kobj, struct kobj_attribute *attr,
 					 const char *buf, size_t count)
 {
+	if (!kmt_sysfs_text(buf, count))
+		return -EINVAL;
 	return kmt_set_interval(buf) ?: count;
 }
 
@@ -416,6 +424,8 @@ static ssize_t compact_on_vm_create_show(struct kobject *kobj, struct kobj_attri
 static ssize_t compact_on_vm_create_store(struct kobject *kobj, struct kobj_attribute *attr,
 					  const char *buf, size_t count)
 {
+	if (!kmt_sysfs_text(buf, count))
+		return -EINVAL;
 	return kmt_set_on_vm_create(buf) ?: count;
 }
 

@@ -10,6 +10,7 @@
 #include <linux/rcupdate.h>
 #include <linux/sched.h>
 #include <linux/spinlock.h>
+#include <linux/string.h>
 #include <linux/types.h>
 #include <linux/workqueue.h>
 
@@ -308,6 +309,20 @@ struct kmt_counters {
 void kmt_vm_counters(struct kmt_vm *vm, struct kmt_counters *c);
 
 /* sysfs.c */
+
+/**
+ * kmt_sysfs_text() - whether a sysfs write is text
+ * @buf: what a store got: sysfs's NUL-terminated copy of the write
+ * @count: bytes written
+ *
+ * Stores parse @buf as a C string, so "never\0junk" would read as "never":
+ * a write with a NUL byte in it is refused as a whole (EINVAL).
+ */
+static inline bool kmt_sysfs_text(const char *buf, size_t count)
+{
+	return strnlen(buf, count) == count;
+}
+
 extern struct kobject *kmt_vms_kobj;
 extern const struct kobj_type kmt_vm_ktype;
 int kmt_sysfs_init(void);
