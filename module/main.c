@@ -14,6 +14,16 @@
 #define CREATE_TRACE_POINTS
 #include "trace.h"
 
+/*
+ * For the selftests: fail the load at its very end, with everything set up
+ * (sysfs, tracepoints, shrinker, hooks, VMs found), so that the complete
+ * unwinding runs as a load failure would run it.
+ */
+static bool selftest_fail_late;
+module_param(selftest_fail_late, bool, 0);
+MODULE_PARM_DESC(selftest_fail_late,
+		 "For the selftests only: fail the load after everything was set up (default: no)");
+
 static int __init kmt_init(void)
 {
 	int ret, found;
@@ -38,6 +48,11 @@ static int __init kmt_init(void)
 	found = kmt_discover_vms();
 	if (found < 0) {
 		ret = found;
+		goto err_hooks;
+	}
+	if (selftest_fail_late) {
+		pr_info("selftest_fail_late: failing the load on purpose\n");
+		ret = -ECANCELED;
 		goto err_hooks;
 	}
 	pr_info("version %s loaded, %d existing VMs found\n", KMT_VERSION, found);
