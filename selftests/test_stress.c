@@ -20,6 +20,7 @@
  * KMT_KILL_ROUNDS (VM processes killed).
  */
 #include <grp.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <sys/mount.h>
@@ -630,7 +631,7 @@ TEST_F_TIMEOUT(stress, storm, 3000)
 	 */
 	if (have_slabinfo && !slab_settled(&after)) {
 		long tolerance = vms / 4 > 64 ? vms / 4 : 64, small = 2 * vms > 64 ? 2 * vms : 64;
-		long excess = 0, worst_excess = -1;
+		long excess = 0, worst_excess = LONG_MIN;
 
 		for (i = 0; i < before.nr && i < after.nr; i++) {
 			long d = after.active[i] - before.active[i];
