@@ -9,6 +9,8 @@
 #   make dkms-remove     the reverse
 #   make check           module with W=1 and sparse (C=2) for every matrix kernel
 #   make test            the selftests, in a QEMU guest per matrix kernel
+#   make stress          the reliability storm, long, in a QEMU guest per matrix kernel
+#   make debug-test      the selftests on a lockdep/KASAN/kmemleak 6.12 kernel (built once)
 #   make demo            a live VM and what /sys/kernel/kvmmemtune shows of it
 #   make bench           cost ratios, measured in one guest run per kernel
 #   make clean
@@ -87,6 +89,17 @@ test:
 demo:
 	selftests/run.sh --demo
 
+# KMT_STRESS_SECONDS (300) of storm with KMT_STRESS_RELOADS (20) module reloads.
+stress:
+	selftests/run.sh --stress
+
+# The debug kernel takes long to build the first time (see README); it is
+# cached and reused. Under its checks everything runs several times slower.
+debug-test:
+	[ -n "$$KMT_SKIP_DEPS" ] || selftests/deps.sh
+	kver=$$(selftests/debug-kernel.sh) && \
+		KMT_SKIP_DEPS=1 KMT_GUEST_TIMEOUT=$${KMT_GUEST_TIMEOUT:-5400} selftests/run.sh $$kver
+
 bench:
 	selftests/run.sh --bench
 
@@ -95,4 +108,5 @@ clean:
 		rm -rf module/*.o module/.*.cmd *.ko *.mod* Module.symvers modules.order .*.cmd
 	$(MAKE) -C tools clean
 
-.PHONY: all module tool install uninstall dkms-install dkms-remove check test demo bench clean
+.PHONY: all module tool install uninstall dkms-install dkms-remove check test demo bench stress \
+	debug-test clean

@@ -356,6 +356,8 @@ static ssize_t compact_store(struct kobject *kobj, struct kobj_attribute *attr,
 	unsigned int nid;
 	int ret = 0, n;
 
+	if (!kmt_sysfs_text(buf, count))
+		return -EINVAL;
 	if (sysfs_streq(buf, "all")) {
 		for_each_online_node(n) {
 			ret = kmt_compact_node(n, KMT_COMPACT_MANUAL);
@@ -381,6 +383,8 @@ static ssize_t compact_auto_show(struct kobject *kobj, struct kobj_attribute *at
 static ssize_t compact_auto_store(struct kobject *kobj, struct kobj_attribute *attr,
 				  const char *buf, size_t count)
 {
+	if (!kmt_sysfs_text(buf, count))
+		return -EINVAL;
 	return kmt_set_compact_auto(buf) ?: count;
 }
 
@@ -393,6 +397,8 @@ static ssize_t compact_threshold_show(struct kobject *kobj, struct kobj_attribut
 static ssize_t compact_threshold_store(struct kobject *kobj, struct kobj_attribute *attr,
 				       const char *buf, size_t count)
 {
+	if (!kmt_sysfs_text(buf, count))
+		return -EINVAL;
 	return kmt_set_threshold(buf) ?: count;
 }
 
@@ -405,6 +411,8 @@ static ssize_t compact_interval_ms_show(struct kobject *kobj, struct kobj_attrib
 static ssize_t compact_interval_ms_store(struct kobject *kobj, struct kobj_attribute *attr,
 					 const char *buf, size_t count)
 {
+	if (!kmt_sysfs_text(buf, count))
+		return -EINVAL;
 	return kmt_set_interval(buf) ?: count;
 }
 
@@ -417,6 +425,8 @@ static ssize_t compact_on_vm_create_show(struct kobject *kobj, struct kobj_attri
 static ssize_t compact_on_vm_create_store(struct kobject *kobj, struct kobj_attribute *attr,
 					  const char *buf, size_t count)
 {
+	if (!kmt_sysfs_text(buf, count))
+		return -EINVAL;
 	return kmt_set_on_vm_create(buf) ?: count;
 }
 

@@ -89,18 +89,51 @@ module_param(selftest_missing_hook, bool, 0);
 MODULE_PARM_DESC(selftest_missing_hook,
 		 "For the selftests only: also hook a KVM function that does not exist, so that loading fails (default: no)");
 
+/*
+ * Registered in this order and unregistered in reverse, with every VM
+ * forgotten in between (kmt_unhook()). A VM enters the registry only
+ * through the commit hook (and discovery, after all hooks): with the
+ * destroy hooks attached before it and detached after the registry is
+ * emptied, no record outlives its VM unnoticed.
+ */
+enum {
+	KMT_HOOK_PRE_DESTROY,
+	KMT_HOOK_DESTROY,
+	KMT_HOOK_COMMIT,
+	KMT_HOOK_SELFTEST,
+};
+
 static struct kprobe kmt_kprobes[] = {
-	{ .symbol_name = "kvm_arch_commit_memory_region", .pre_handler = kmt_commit_pre },
-	{ .symbol_name = "kvm_arch_pre_destroy_vm", .pre_handler = kmt_destroy_pre },
-	{ .symbol_name = "kvm_arch_destroy_vm", .pre_handler = kmt_destroy_pre },
+	[KMT_HOOK_PRE_DESTROY] = { .symbol_name = "kvm_arch_pre_destroy_vm",
+				   .pre_handler = kmt_destroy_pre },
+	[KMT_HOOK_DESTROY] = { .symbol_name = "kvm_arch_destroy_vm",
+			       .pre_handler = kmt_destroy_pre },
+	[KMT_HOOK_COMMIT] = { .symbol_name = "kvm_arch_commit_memory_region",
+			      .pre_handler = kmt_commit_pre },
 	/* Last, and only with selftest_missing_hook: never found, no handler. */
-	{ .symbol_name = "kvm_arch_kvmmemtune_selftest_missing" },
+	[KMT_HOOK_SELFTEST] = { .symbol_name = "kvm_arch_kvmmemtune_selftest_missing" },
 };
 
 /* Hooks to register: the selftest one only when asked for. */
 static int kmt_nr_hooks(void)
 {
 	return ARRAY_SIZE(kmt_kprobes) - !selftest_missing_hook;
+}
+
+/*
+ * Unregister the first @nr hooks: those that add VMs, then every VM is
+ * forgotten (marked dead) while the destroy hooks still watch, then the
+ * destroy hooks. Unregistering waits for running handlers.
+ */
+static void kmt_unhook(int nr)
+{
+	int i;
+
+	for (i = nr - 1; i >= KMT_HOOK_COMMIT; i--)
+		unregister_kprobe(&kmt_kprobes[i]);
+	kmt_vm_forget_all();
+	for (; i >= 0; i--)
+		unregister_kprobe(&kmt_kprobes[i]);
 }
 
 /**
@@ -116,9 +149,10 @@ u64 kmt_kvm_events_lost(void)
 /**
  * kmt_kvm_hooks_init() - attach to kvm.ko
  *
- * Context: module init. Fails, naming the function, when one of the hooked
- * KVM functions does not exist on this kernel.
- * Return: 0 or a negative errno, with no hook left registered.
+ * Context: module init, after kmt_vm_init(). Fails, naming the function,
+ * when one of the hooked KVM functions does not exist on this kernel.
+ * Return: 0 or a negative errno, with no hook left registered and no VM
+ * record left alive.
  */
 int kmt_kvm_hooks_init(void)
 {
@@ -138,22 +172,19 @@ int kmt_kvm_hooks_init(void)
 	}
 	return 0;
 err:
-	while (--i >= 0)
-		unregister_kprobe(&kmt_kprobes[i]);
+	kmt_unhook(i);
 	return ret;
 }
 
 /**
  * kmt_kvm_hooks_exit() - detach from kvm.ko
  *
- * Context: module exit. On return no handler runs any more.
+ * Context: module exit. On return no handler runs any more, and every VM
+ * record is marked dead: none is dereferenced again.
  */
 void kmt_kvm_hooks_exit(void)
 {
-	int i;
-
-	for (i = kmt_nr_hooks() - 1; i >= 0; i--)
-		unregister_kprobe(&kmt_kprobes[i]);
+	kmt_unhook(kmt_nr_hooks());
 }
 
 /* ---- Discovery of VMs that existed before load ---- */

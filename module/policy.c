@@ -177,6 +177,8 @@ static ssize_t thp_default_store(struct kobject *kobj, struct kobj_attribute *at
 {
 	int mode = kmt_thp_mode_parse(buf);
 
+	if (!kmt_sysfs_text(buf, count))
+		return -EINVAL;
 	if (mode < 0)
 		return mode;
 	WRITE_ONCE(kmt_thp_default, mode);

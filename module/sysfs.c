@@ -135,6 +135,8 @@ static ssize_t scan_store(struct kobject *kobj, struct kobj_attribute *attr,
 	unsigned int v;
 	int ret;
 
+	if (!kmt_sysfs_text(buf, count))
+		return -EINVAL;
 	ret = kstrtouint(buf, 10, &v);
 	if (ret)
 		return ret;
@@ -223,6 +225,8 @@ static ssize_t thp_store(struct kobject *kobj, struct kobj_attribute *attr,
 {
 	int mode = kmt_thp_mode_parse(buf);
 
+	if (!kmt_sysfs_text(buf, count))
+		return -EINVAL;
 	if (mode < 0)
 		return mode;
 	mode = kmt_vm_thp_set(to_kmt_vm(kobj), mode);

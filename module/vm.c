@@ -321,6 +321,35 @@ void kmt_vm_destroying(struct kvm *kvm)
 }
 
 /**
+ * kmt_vm_forget_all() - forget every VM, as if KVM destroyed them all
+ *
+ * Called while the destroy hooks are still attached and nothing adds VMs
+ * any more (the commit hook is gone): once the destroy hooks go, a VM
+ * destroyed later would otherwise leave a record whose @kvm points to
+ * freed memory, and a sysfs reader would dereference it.
+ *
+ * Context: process context, module exit or init failure.
+ */
+void kmt_vm_forget_all(void)
+{
+	struct hlist_node *tmp;
+	struct kmt_vm *vm;
+	int bkt;
+
+	spin_lock(&kmt_registry_lock);
+	hash_for_each_safe(kmt_registry, bkt, tmp, vm, node) {
+		hash_del_rcu(&vm->node);
+		kmt_nr_vms--;
+		spin_lock(&vm->kvm_lock);
+		vm->dead = true;
+		spin_unlock(&vm->kvm_lock);
+		/* remove_work inherits the registry's reference. */
+		queue_work(kmt_wq, &vm->remove_work);
+	}
+	spin_unlock(&kmt_registry_lock);
+}
+
+/**
  * kmt_vm_count() - number of VMs tracked now
  *
  * Context: any.
@@ -352,27 +381,14 @@ int kmt_vm_init(void)
 }
 
 /**
- * kmt_vm_exit() - forget every VM and free the registry
+ * kmt_vm_exit() - remove every VM directory and free the registry
  *
- * Context: module exit, after the hooks are gone: nothing adds or removes
- * VMs concurrently any more.
+ * Context: module exit, after the hooks are gone (kmt_kvm_hooks_exit()
+ * forgot every VM): nothing adds or removes VMs concurrently any more.
  */
 void kmt_vm_exit(void)
 {
-	struct hlist_node *tmp;
-	struct kmt_vm *vm;
-	int bkt;
-
-	flush_workqueue(kmt_wq);
-	hash_for_each_safe(kmt_registry, bkt, tmp, vm, node) {
-		hash_del_rcu(&vm->node);
-		kmt_unwatch_vm(vm);
-		kmt_nr_vms--;
-		spin_lock(&vm->kvm_lock);
-		vm->dead = true;
-		spin_unlock(&vm->kvm_lock);
-		queue_work(kmt_wq, &vm->remove_work);
-	}
+	/* Runs the remove_work of every VM (after its add_work), then frees. */
 	destroy_workqueue(kmt_wq);
 	kmt_watch_exit();
 	/* kmt_vm_free_rcu() is module code. */

@@ -10,6 +10,7 @@
 #include <linux/rcupdate.h>
 #include <linux/sched.h>
 #include <linux/spinlock.h>
+#include <linux/string.h>
 #include <linux/types.h>
 #include <linux/workqueue.h>
 
@@ -220,6 +221,7 @@ struct kmt_vm *kmt_vm_find_or_add(struct kvm *kvm, pid_t pid, const char *comm,
 				  gfp_t gfp);
 void kmt_vm_slot_event(struct kmt_vm *vm, enum kmt_slot_event ev);
 void kmt_vm_destroying(struct kvm *kvm);
+void kmt_vm_forget_all(void);
 bool kmt_vm_known(struct kvm *kvm);
 bool kmt_vm_get_kvm(struct kmt_vm *vm);
 void kmt_vm_put_kvm(struct kmt_vm *vm);
@@ -310,6 +312,20 @@ struct kmt_counters {
 void kmt_vm_counters(struct kmt_vm *vm, struct kmt_counters *c);
 
 /* sysfs.c */
+
+/**
+ * kmt_sysfs_text() - whether a sysfs write is text
+ * @buf: what a store got: sysfs's NUL-terminated copy of the write
+ * @count: bytes written
+ *
+ * Stores parse @buf as a C string, so "never\0junk" would read as "never":
+ * a write with a NUL byte in it is refused as a whole (EINVAL).
+ */
+static inline bool kmt_sysfs_text(const char *buf, size_t count)
+{
+	return strnlen(buf, count) == count;
+}
+
 extern struct kobject *kmt_vms_kobj;
 extern const struct kobj_type kmt_vm_ktype;
 int kmt_sysfs_init(void);

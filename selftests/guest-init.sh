@@ -16,7 +16,14 @@ echo 1 > /proc/sys/kernel/printk
 
 mode=test
 for arg in $(cat /proc/cmdline); do
-	case $arg in kmt.mode=*) mode=${arg#kmt.mode=} ;; esac
+	case $arg in
+	kmt.mode=*) mode=${arg#kmt.mode=} ;;
+	# make stress: storm length in seconds, module reloads during it.
+	kmt.stress=*)
+		v=${arg#kmt.stress=}
+		export KMT_STRESS_SECONDS=${v%,*} KMT_STRESS_RELOADS=${v#*,}
+		;;
+	esac
 done
 kver=$(uname -r)
 # The module as dkms installs it; modprobe finds it through modules.dep.
@@ -56,7 +63,9 @@ if [ "$mode" = bench ]; then
 	finish
 fi
 
-for t in /tests/test_*; do
+tests=/tests/test_*
+[ "$mode" = stress ] && tests=/tests/test_stress
+for t in $tests; do
 	echo "KMT-BEGIN ${t##*/}"
 	"$t"
 	echo "KMT-END ${t##*/} rc=$?"
@@ -67,5 +76,19 @@ if dmesg | grep -E 'WARNING:|BUG:|Oops|general protection|possible (recursive|ci
 	sed 's/^/# /' /tmp/trouble | head -n 40
 else
 	echo "ok 1 dmesg_clean"
+fi
+# Kernels with kmemleak (the debug kernel): nothing of kvmmemtune's unreferenced.
+if [ -e /sys/kernel/debug/kmemleak ] ||
+   { mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null; [ -e /sys/kernel/debug/kmemleak ]; }; then
+	echo scan > /sys/kernel/debug/kmemleak
+	sleep 6
+	echo scan > /sys/kernel/debug/kmemleak
+	cat /sys/kernel/debug/kmemleak > /tmp/leaks
+	if grep -qE 'kvmmemtune|kmt_' /tmp/leaks; then
+		echo "not ok 2 kmemleak_clean"
+		sed 's/^/# /' /tmp/leaks | head -n 60
+	else
+		echo "ok 2 kmemleak_clean ($(grep -c '^unreferenced object' /tmp/leaks) reports elsewhere in the kernel)"
+	fi
 fi
 finish

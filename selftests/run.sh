@@ -1,10 +1,14 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# run.sh [--demo] [KVER...]: build kvmmemtune (with dkms) and its selftests for each matrix
-# kernel, boot each kernel under QEMU software emulation (nested SVM, so real
-# KVM VMs run inside), run the tests there and count the TAP results.
+# run.sh [--demo|--bench|--stress] [KVER...]: build kvmmemtune (with dkms) and its selftests
+# for each matrix kernel, boot each kernel under QEMU software emulation (nested SVM, so
+# real KVM VMs run inside), run the tests there and count the TAP results.
 # Ends with "N passed, N failed, N skipped"; exits non-zero on any failure.
+#
+# --stress runs only test_stress, with a long storm: KMT_STRESS_SECONDS (300) of it and
+# KMT_STRESS_RELOADS (20) module reloads in the middle. A KVER not in the matrix (the
+# debug kernel of debug-kernel.sh) is given by name.
 set -uo pipefail
 KMT_CACHE=${KMT_CACHE:-/var/cache/kvmmemtune}
 export KMT_CACHE
@@ -14,7 +18,13 @@ mode=test
 case ${1:-} in
 --demo) mode=demo; shift ;;
 --bench) mode=bench; shift ;;
+--stress) mode=stress; shift ;;
 esac
+# Passed to the guest's /init on the kernel command line.
+guest_args="kmt.mode=$mode"
+if [ "$mode" = stress ]; then
+	guest_args="$guest_args kmt.stress=${KMT_STRESS_SECONDS:-300},${KMT_STRESS_RELOADS:-20}"
+fi
 GUEST_TIMEOUT=${KMT_GUEST_TIMEOUT:-900}
 # Two NUMA nodes of 1 GiB each: tests bind memory to node 1.
 GUEST_NODE_MEM=1G
@@ -122,7 +132,7 @@ boot() {	# $1 = kver
 		-numa node,nodeid=0,cpus=0,memdev=m0 -numa node,nodeid=1,cpus=1,memdev=m1 \
 		-serial "file:$log" -monitor none \
 		-kernel "$KMT_CACHE/kernels/$kver/vmlinux" -initrd "$work/$kver/initrd.cpio" \
-		-append "console=ttyS0 quiet panic=-1 oops=panic transparent_hugepage=madvise kmt.mode=$mode" \
+		-append "console=ttyS0 quiet panic=-1 oops=panic transparent_hugepage=madvise $guest_args" \
 		< /dev/null > "$work/$kver/qemu.log" 2>&1
 	echo $? > "$work/$kver/qemu.rc"
 }
@@ -140,7 +150,7 @@ for k in $kernels; do
 done
 wait
 
-if [ "$mode" != test ]; then
+if [ "$mode" = demo ] || [ "$mode" = bench ]; then
 	for k in $kernels; do
 		[ "$mode" = bench ] && echo "== $k"
 		tr -d '\r' < "$work/$k/console.log" | sed -n '/KMT-[A-Z]*-BEGIN/,/KMT-[A-Z]*-END/p' |
@@ -152,17 +162,19 @@ if [ "$mode" != test ]; then
 fi
 
 pass=0 fail=0 skip=0
-echo "== host: make -C tools check (the tool's unit tests)"
-grep -E '^not ok |^#' "$work/tool-unit.log" | sed 's/^/   /'
-summary=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$work/tool-unit.log" | tail -n 1)
-if [ -n "$summary" ]; then
-	set -- $summary
-	echo "   host: $1 passed, $3 failed, 0 skipped"
-	pass=$((pass + $1)) fail=$((fail + $3))
-else
-	tail -n 20 "$work/tool-unit.log" | sed 's/^/   | /'
-	echo "   host: unit tests did not finish"
-	fail=$((fail + 1))
+if [ "$mode" = test ]; then
+	echo "== host: make -C tools check (the tool's unit tests)"
+	grep -E '^not ok |^#' "$work/tool-unit.log" | sed 's/^/   /'
+	summary=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$work/tool-unit.log" | tail -n 1)
+	if [ -n "$summary" ]; then
+		set -- $summary
+		echo "   host: $1 passed, $3 failed, 0 skipped"
+		pass=$((pass + $1)) fail=$((fail + $3))
+	else
+		tail -n 20 "$work/tool-unit.log" | sed 's/^/   | /'
+		echo "   host: unit tests did not finish"
+		fail=$((fail + 1))
+	fi
 fi
 for k in $kernels; do
 	log=$work/$k/console.log
