@@ -1,7 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# run.sh [--demo] [KVER...]: build kvmmemtune (with dkms) and its selftests for each matrix
+# run.sh [--demo|--bench] [KVER...]: build kvmmemtune (with dkms) and its selftests for each matrix
 # kernel, boot each kernel under QEMU software emulation (nested SVM, so real
 # KVM VMs run inside), run the tests there and count the TAP results.
 # Ends with "N passed, N failed, N skipped"; exits non-zero on any failure.
@@ -45,8 +45,9 @@ for src in "$here"/test_*.c; do
 	gcc $CFLAGS -o "$work/tests/$name" "$src" -lpthread ||
 		{ echo "run: cannot build $name"; echo "0 passed, 1 failed"; exit 1; }
 done
-for prog in demo_vm bench_scan; do
-	gcc $CFLAGS -o "$work/tests/$prog" "$here/$prog.c" ||
+for src in "$here"/demo_vm.c "$here"/bench_*.c; do
+	prog=$(basename "$src" .c)
+	gcc $CFLAGS -o "$work/tests/$prog" "$src" ||
 		{ echo "run: cannot build $prog"; echo "0 passed, 1 failed"; exit 1; }
 done
 cp "$here/demo.sh" "$work/tests/"
@@ -140,14 +141,32 @@ for k in $kernels; do
 done
 wait
 
-if [ "$mode" != test ]; then
+if [ "$mode" = demo ]; then
 	for k in $kernels; do
-		[ "$mode" = bench ] && echo "== $k"
 		tr -d '\r' < "$work/$k/console.log" | sed -n '/KMT-[A-Z]*-BEGIN/,/KMT-[A-Z]*-END/p' |
 			grep -v '^KMT-'
 		grep -q '^KMT-DONE' "$work/$k/console.log" ||
 			{ echo "guest $k did not finish:"; tail -n 30 "$work/$k/console.log"; }
 	done
+	exit 0
+fi
+# Bench: every benchmark's detail lines per kernel, then one table per kernel.
+# Benchmarks report; they never fail the run.
+if [ "$mode" = bench ]; then
+	for k in $kernels; do
+		echo "== $k: details"
+		tr -d '\r' < "$work/$k/console.log" | sed -n '/^KMT-BENCH-BEGIN/,/^KMT-BENCH-END/p' |
+			grep -v '^KMT-'
+	done
+	for k in $kernels; do
+		echo
+		echo "== $k: table (each figure measured in this one guest run)"
+		tr -d '\r' < "$work/$k/console.log" | sed -n '/^KMT-TABLE-BEGIN/,/^KMT-TABLE-END/p' |
+			grep -v '^KMT-TABLE'
+		grep -q '^KMT-DONE' "$work/$k/console.log" ||
+			{ echo "guest $k did not finish:"; tail -n 30 "$work/$k/console.log"; }
+	done
+	echo "run: $(($(date +%s) - start)) s, logs in $work"
 	exit 0
 fi
 
