@@ -89,8 +89,14 @@ int main(void)
 	read_us(large_stat, 2);
 	read_us("/proc/self/smaps_rollup", 1);
 	for (i = 0; i < REPS; i++) {
-		small[i] = read_us(small_stat, BATCH);
-		large[i] = read_us(large_stat, BATCH);
+		/* Alternate which VM goes first, against drift within a repetition. */
+		if (i % 2) {
+			large[i] = read_us(large_stat, BATCH);
+			small[i] = read_us(small_stat, BATCH);
+		} else {
+			small[i] = read_us(small_stat, BATCH);
+			large[i] = read_us(large_stat, BATCH);
+		}
 		proc[i] = read_us("/proc/self/smaps_rollup", 1);
 		size_ratio[i] = large[i] / small[i];
 		proc_ratio[i] = large[i] / proc[i];

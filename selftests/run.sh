@@ -114,9 +114,17 @@ prepare() {	# $1 = kver
 	(cd "$stage" && find . | cpio -o -H newc --quiet) > "$work/$kver/initrd.cpio"
 }
 
+# Bench mode: the guest's clocks follow the instructions it executes
+# (-icount, 1 ns per instruction, idle time skipped), not the host's wall
+# clock. Other guests sharing the host's cores then cannot stretch one
+# round and not the next, and every figure is a ratio of emulated time.
+icount=
+[ "$mode" = bench ] && icount="-icount shift=0,sleep=off"
+
 boot() {	# $1 = kver
 	local kver=$1 log=$work/$1/console.log
-	timeout "$GUEST_TIMEOUT" qemu-system-x86_64 -accel tcg,thread=single -cpu max \
+	# shellcheck disable=SC2086 # $icount is empty or two words
+	timeout "$GUEST_TIMEOUT" qemu-system-x86_64 -accel tcg,thread=single -cpu max $icount \
 		-m "$GUEST_MEM" -smp 2,sockets=2 -nodefaults -display none -no-reboot \
 		-object memory-backend-ram,id=m0,size=$GUEST_NODE_MEM \
 		-object memory-backend-ram,id=m1,size=$GUEST_NODE_MEM \
