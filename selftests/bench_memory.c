@@ -27,7 +27,7 @@
 #define NR_VMS 200
 #define MANY_SLOTS 64
 #define SLOT_SIZE 4096
-#define PAIRS 5
+#define PAIRS 7
 
 static const char * const meminfo_keys[] = { "Slab:", "Percpu:", "VmallocUsed:", "KernelStack:" };
 
