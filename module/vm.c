@@ -32,6 +32,13 @@ static unsigned int kmt_nr_vms;
 static u64 kmt_next_seq = 1;
 /* Ordered: a VM's add_work always runs before its remove_work. */
 static struct workqueue_struct *kmt_wq;
+/*
+ * A memslot change refreshes the snapshot one jiffy later: a burst of
+ * changes (QEMU at boot, or a create/delete loop) costs one refresh, not a
+ * work item per ioctl. Readers of memslots and stat refresh a stale
+ * snapshot themselves; only the mmu notifier's attribution lags, by a tick.
+ */
+#define KMT_REFRESH_DELAY 1
 
 static struct kmt_vm *kmt_vm_lookup(struct kvm *kvm)
 {
@@ -164,7 +171,7 @@ static void kmt_vm_add_work(struct work_struct *work)
 
 static void kmt_vm_refresh_work(struct work_struct *work)
 {
-	struct kmt_vm *vm = container_of(work, struct kmt_vm, refresh_work);
+	struct kmt_vm *vm = container_of(to_delayed_work(work), struct kmt_vm, refresh_work);
 
 	kmt_vm_refresh(vm);
 	kobject_put(&vm->kobj);
@@ -175,6 +182,9 @@ static void kmt_vm_remove_work(struct work_struct *work)
 {
 	struct kmt_vm *vm = container_of(work, struct kmt_vm, remove_work);
 
+	/* A refresh still pending would only find the VM dead: drop its reference. */
+	if (cancel_delayed_work(&vm->refresh_work))
+		kobject_put(&vm->kobj);
 	kmt_unwatch_vm(vm);
 	if (vm->in_sysfs) {
 		kobject_del(&vm->kobj);
@@ -260,7 +270,7 @@ struct kmt_vm *kmt_vm_find_or_add(struct kvm *kvm, pid_t pid, const char *comm,
 	strscpy(vm->comm, comm, sizeof(vm->comm));
 	atomic_set(&vm->slots_gen, 1);
 	INIT_WORK(&vm->add_work, kmt_vm_add_work);
-	INIT_WORK(&vm->refresh_work, kmt_vm_refresh_work);
+	INIT_DELAYED_WORK(&vm->refresh_work, kmt_vm_refresh_work);
 	INIT_WORK(&vm->remove_work, kmt_vm_remove_work);
 
 	spin_lock(&kmt_registry_lock);
@@ -285,13 +295,16 @@ struct kmt_vm *kmt_vm_find_or_add(struct kvm *kvm, pid_t pid, const char *comm,
  * @ev: what changed
  *
  * Context: any; called from the commit hook after KVM installed the new
- * memslots. Marks the snapshot stale and refreshes it in the background.
+ * memslots. Marks the snapshot stale and refreshes it in the background,
+ * KMT_REFRESH_DELAY later; a refresh already pending covers this change too.
  */
 void kmt_vm_slot_event(struct kmt_vm *vm, enum kmt_slot_event ev)
 {
 	atomic64_inc(&vm->slot_events[ev]);
 	atomic_inc_return_release(&vm->slots_gen);
-	kmt_vm_queue(vm, &vm->refresh_work);
+	kobject_get(&vm->kobj);
+	if (!queue_delayed_work(kmt_wq, &vm->refresh_work, KMT_REFRESH_DELAY))
+		kobject_put(&vm->kobj);
 }
 
 /**

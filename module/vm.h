@@ -171,7 +171,7 @@ enum kmt_slot_event {
  * @slot_events: memslot changes by kind, since first sight
  * @in_sysfs:	the directory was added (set and read on kmt_wq only)
  * @add_work:	adds the directory and takes the first snapshot
- * @refresh_work: refreshes the snapshot after a memslot change
+ * @refresh_work: refreshes the snapshot a tick after memslot changes
  * @remove_work: removes the directory and drops the registry's reference
  * @watch:	the notifier on the VM process's mm; NULL when none could be
  *		registered (process exiting). Set and cleared on kmt_wq.
@@ -205,7 +205,7 @@ struct kmt_vm {
 	atomic64_t slot_events[KMT_SLOT_NR_EVENTS];
 	bool in_sysfs;
 	struct work_struct add_work;
-	struct work_struct refresh_work;
+	struct delayed_work refresh_work;
 	struct work_struct remove_work;
 	struct kmt_mm_watch *watch;
 	struct list_head watch_node;

@@ -4,25 +4,9 @@
  * user reads instead (/proc/PID/smaps_rollup + /proc/PID/numa_maps of the VM
  * process), both measured in this one run. Prints medians and their ratio.
  */
-#include "kmt_test.h"
+#include "kmt_bench.h"
 
-#define MiB (1UL << 20)
 #define REPS 15
-
-static double now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e6 + ts.tv_nsec / 1e3;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
 
 static void drain(const char *path)
 {
@@ -34,8 +18,8 @@ static void drain(const char *path)
 static int bench(const char *variant, int advice)
 {
 	const size_t size = 1024 * MiB;
-	double scan[REPS], proc[REPS], t;
-	char dir[256], path[512];
+	double scan[REPS], proc[REPS], t, ratio;
+	char dir[256], path[512], figure[64];
 	int kvm, vm, i;
 	uint8_t *raw, *mem;
 	size_t off;
@@ -54,23 +38,28 @@ static int bench(const char *variant, int advice)
 		return 1;
 	snprintf(path, sizeof(path), "%s/scan", dir);
 	for (i = 0; i < REPS; i++) {
-		t = now_us();
+		t = kmt_now_us();
 		if (kmt_write(path, "1"))
 			return 1;
-		scan[i] = now_us() - t;
-		t = now_us();
+		scan[i] = kmt_now_us() - t;
+		t = kmt_now_us();
 		drain("/proc/self/smaps_rollup");
 		drain("/proc/self/numa_maps");
-		proc[i] = now_us() - t;
+		proc[i] = kmt_now_us() - t;
 	}
-	qsort(scan, REPS, sizeof(double), cmp_double);
-	qsort(proc, REPS, sizeof(double), cmp_double);
+	qsort(scan, REPS, sizeof(double), kmt_cmp_double);
+	qsort(proc, REPS, sizeof(double), kmt_cmp_double);
+	ratio = scan[REPS / 2] / proc[REPS / 2];
 	printf("scan-1GiB-%-4s  reps %d  kvmmemtune scan median %8.0f us (min %.0f max %.0f)  "
 	       "smaps_rollup+numa_maps median %8.0f us (min %.0f max %.0f)  ratio %.3f  "
 	       "(resident %lld, thp %lld)\n",
 	       variant, REPS, scan[REPS / 2], scan[0], scan[REPS - 1], proc[REPS / 2], proc[0],
-	       proc[REPS - 1], scan[REPS / 2] / proc[REPS / 2],
+	       proc[REPS - 1], ratio,
 	       kmt_stat(dir, "scan_resident_bytes"), kmt_stat(dir, "scan_thp_bytes"));
+	snprintf(figure, sizeof(figure), "4 scan 1 GiB %s-backed / proc", variant);
+	kmt_row(figure, "<= 0.5", ratio <= 0.5,
+		"%.3f (%.0f / %.0f us; medians of %d reps, scan min %.0f max %.0f)", ratio,
+		scan[REPS / 2], proc[REPS / 2], REPS, scan[0], scan[REPS - 1]);
 	munmap(raw, size + 2 * MiB);
 	close(vm);
 	close(kvm);
@@ -82,7 +71,7 @@ int main(void)
 {
 	int ret;
 
-	ret = bench("4k", MADV_NOHUGEPAGE);
-	ret |= bench("thp", MADV_HUGEPAGE);
+	ret = bench("4K", MADV_NOHUGEPAGE);
+	ret |= bench("THP", MADV_HUGEPAGE);
 	return ret;
 }
