@@ -307,6 +307,21 @@ void kmt_vm_slot_event(struct kmt_vm *vm, enum kmt_slot_event ev)
 		kobject_put(&vm->kobj);
 }
 
+/*
+ * Unhash @vm and mark it dead: nothing dereferences its kvm pointer again.
+ * Its remove_work inherits the registry's reference.
+ */
+static void kmt_vm_forget(struct kmt_vm *vm)
+{
+	lockdep_assert_held(&kmt_registry_lock);
+	hash_del_rcu(&vm->node);
+	kmt_nr_vms--;
+	spin_lock(&vm->kvm_lock);
+	vm->dead = true;
+	spin_unlock(&vm->kvm_lock);
+	queue_work(kmt_wq, &vm->remove_work);
+}
+
 /**
  * kmt_vm_destroying() - KVM is destroying @kvm: forget it
  * @kvm: the VM, still allocated
@@ -321,15 +336,8 @@ void kmt_vm_destroying(struct kvm *kvm)
 
 	spin_lock(&kmt_registry_lock);
 	vm = kmt_vm_lookup(kvm);
-	if (vm) {
-		hash_del_rcu(&vm->node);
-		kmt_nr_vms--;
-		spin_lock(&vm->kvm_lock);
-		vm->dead = true;
-		spin_unlock(&vm->kvm_lock);
-		/* remove_work inherits the registry's reference. */
-		queue_work(kmt_wq, &vm->remove_work);
-	}
+	if (vm)
+		kmt_vm_forget(vm);
 	spin_unlock(&kmt_registry_lock);
 }
 
@@ -350,15 +358,8 @@ void kmt_vm_forget_all(void)
 	int bkt;
 
 	spin_lock(&kmt_registry_lock);
-	hash_for_each_safe(kmt_registry, bkt, tmp, vm, node) {
-		hash_del_rcu(&vm->node);
-		kmt_nr_vms--;
-		spin_lock(&vm->kvm_lock);
-		vm->dead = true;
-		spin_unlock(&vm->kvm_lock);
-		/* remove_work inherits the registry's reference. */
-		queue_work(kmt_wq, &vm->remove_work);
-	}
+	hash_for_each_safe(kmt_registry, bkt, tmp, vm, node)
+		kmt_vm_forget(vm);
 	spin_unlock(&kmt_registry_lock);
 }
 
