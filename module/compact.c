@@ -84,7 +84,7 @@ static int kmt_compact_node(int nid, enum kmt_compact_cause cause)
 	ssize_t n;
 
 	if (!f) {
-		/* A node onlined after load: open it now (a worker may lack the root for it). */
+		/* A node onlined after load: the caller's context must do. */
 		f = kmt_open_node_compact(nid);
 		if (IS_ERR(f)) {
 			pr_warn_ratelimited("compact node %d (%s): %ld\n", nid,
@@ -350,62 +350,29 @@ static ssize_t compact_show(struct kobject *kobj, struct kobj_attribute *attr, c
 	return sysfs_emit(buf, "%llu\n", total);
 }
 
-/* A compaction asked for through policy/compact, run by a worker. */
-struct kmt_compact_request {
-	struct work_struct work;
-	int nid;	/* NUMA_NO_NODE: every online node */
-	int ret;
-};
-
-static void kmt_compact_request_work(struct work_struct *work)
-{
-	struct kmt_compact_request *req = container_of(work, struct kmt_compact_request, work);
-	int nid;
-
-	if (req->nid != NUMA_NO_NODE) {
-		req->ret = kmt_compact_node(req->nid, KMT_COMPACT_MANUAL);
-		return;
-	}
-	for_each_online_node(nid) {
-		req->ret = kmt_compact_node(nid, KMT_COMPACT_MANUAL);
-		if (req->ret)
-			break;
-	}
-}
-
-/*
- * The writer of policy/compact holds sysfs's sb_writers (file_start_write()
- * in vfs_write()); writing the node's compact file from the same task would
- * take it again (lockdep: possible recursive locking). A worker holds
- * nothing: the write waits for it, so it still returns after compaction.
- */
-static int kmt_compact_request(int nid)
-{
-	struct kmt_compact_request req = { .nid = nid };
-
-	INIT_WORK_ONSTACK(&req.work, kmt_compact_request_work);
-	queue_work(system_unbound_wq, &req.work);
-	flush_work(&req.work);
-	destroy_work_on_stack(&req.work);
-	return req.ret;
-}
-
 static ssize_t compact_store(struct kobject *kobj, struct kobj_attribute *attr,
 			     const char *buf, size_t count)
 {
 	unsigned int nid;
-	int ret;
+	int ret = 0, n;
 
 	if (!kmt_sysfs_text(buf, count))
 		return -EINVAL;
-	if (sysfs_streq(buf, "all"))
-		return kmt_compact_request(NUMA_NO_NODE) ?: count;
+	if (sysfs_streq(buf, "all")) {
+		for_each_online_node(n) {
+			ret = kmt_compact_node(n, KMT_COMPACT_MANUAL);
+			if (ret)
+				break;
+		}
+		return ret ?: count;
+	}
 	ret = kstrtouint(buf, 10, &nid);
 	if (ret)
 		return ret;
 	if (nid >= nr_node_ids || !node_online(nid))
 		return -EINVAL;
-	return kmt_compact_request(nid) ?: count;
+	ret = kmt_compact_node(nid, KMT_COMPACT_MANUAL);
+	return ret ?: count;
 }
 
 static ssize_t compact_auto_show(struct kobject *kobj, struct kobj_attribute *attr, char *buf)
