@@ -65,26 +65,12 @@ static int sh(const char *cmd)
 	return st != -1 && WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
-/* Every VM directory, whoever owns it. */
-static int vm_dirs(void)
-{
-	DIR *d = opendir(KMT_ROOT "/vms");
-	struct dirent *e;
-	int n = 0;
-
-	while (d && (e = readdir(d)))
-		n += e->d_name[0] != '.';
-	if (d)
-		closedir(d);
-	return n;
-}
-
 static int wait_vm_dirs(int want)
 {
 	int i, n = -1;
 
 	for (i = 0; i < 2000; i++) {
-		n = vm_dirs();
+		n = kmt_vm_count_all();
 		if (n == want)
 			break;
 		kmt_sleep_ms(10);
@@ -563,7 +549,7 @@ TEST_F_TIMEOUT(stress, storm, 3000)
 
 	ASSERT_NE(NULL, st);
 	ASSERT_EQ(0, kmt_dmesg_trouble(line, sizeof(line))) TH_LOG("before: %s", line);
-	ASSERT_EQ(0, vm_dirs());
+	ASSERT_EQ(0, kmt_vm_count_all());
 
 	/* The baseline, without the module. */
 	ASSERT_EQ(0, unload_retry());
@@ -1243,7 +1229,7 @@ TEST_F_TIMEOUT(stress, sigkill_during_memslot_changes, 600)
 	pid_t rd;
 
 	ASSERT_NE(NULL, st);
-	ASSERT_EQ(0, vm_dirs());
+	ASSERT_EQ(0, kmt_vm_count_all());
 	/* Someone reads everything meanwhile, as monitoring would. */
 	rd = spawn(st, reader, 0);
 	for (i = 0; i < rounds; i++) {

@@ -164,20 +164,6 @@ TEST(tracepoints_fire)
 	close(kvm);
 }
 
-/* Every VM directory, whoever owns it. */
-static int kmt_vm_count_all(void)
-{
-	DIR *d = opendir(KMT_ROOT "/vms");
-	struct dirent *e;
-	int n = 0;
-
-	while (d && (e = readdir(d)))
-		n += e->d_name[0] != '.';
-	if (d)
-		closedir(d);
-	return n;
-}
-
 TEST(several_vms_in_one_process)
 {
 	unsigned long long seq[8];
