@@ -6,23 +6,36 @@
  * in (policy/compact_on_vm_create).
  *
  * Every trigger goes through the kernel's own per-node trigger,
- * /sys/devices/system/node/nodeN/compact, written from process context
- * (the writer of policy/compact, a work item): never from a hook. Each is
- * counted by cause, traced (kvmmemtune:compact_trigger) and logged.
+ * /sys/devices/system/node/nodeN/compact, written by one work item, the
+ * compactor: never from a hook. Each is counted by cause, traced
+ * (kvmmemtune:compact_trigger) and logged.
+ *
+ * Why a worker writes the trigger, and the writer of policy/compact waits
+ * for it rather than writing itself: a sysfs write holds sysfs's freeze
+ * protection and its open file's kernfs mutex; kernel_write() of another
+ * sysfs file from inside it takes both lock classes a second time, which
+ * lockdep rightly reports as recursive locking. The compactor holds
+ * neither when it starts, and the waiter holds nothing the compactor needs:
+ * the compactor takes sysfs's freeze protection for reading (sysfs cannot
+ * be frozen, so no writer of it can queue between the two) and the node
+ * file's own kernfs locks.
  *
  * Locking: kmt_compact_lock serialises settings changes that start or stop
  * the automatic work; the settings themselves are single words read with
- * READ_ONCE().
+ * READ_ONCE(). kmt_compact_reqs_lock (a spinlock) guards the request queue.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/completion.h>
 #include <linux/fs.h>
 #include <linux/mm.h>	/* HPAGE_PMD_ORDER */
 #include <linux/jiffies.h>
+#include <linux/list.h>
 #include <linux/moduleparam.h>
 #include <linux/mutex.h>
 #include <linux/nodemask.h>
 #include <linux/slab.h>
+#include <linux/spinlock.h>
 #include <linux/sysfs.h>
 #include <linux/workqueue.h>
 
@@ -76,26 +89,36 @@ static struct file *kmt_open_node_compact(int nid)
 	return filp_open(path, O_WRONLY, 0);
 }
 
-/* Compact node @nid now, synchronously. Context: process, may sleep long. */
+/*
+ * Node @nid's trigger, opened now if the node came online after load. Only a
+ * task with a filesystem root can open it (a writer of policy/compact, any
+ * task on older kernels); the first opener keeps it until unload.
+ * Context: process context.
+ */
+static struct file *kmt_node_compact_file_get(int nid)
+{
+	struct file *f = READ_ONCE(kmt_node_compact_file[nid]);
+
+	if (f)
+		return f;
+	f = kmt_open_node_compact(nid);
+	if (IS_ERR(f))
+		return f;
+	if (cmpxchg(&kmt_node_compact_file[nid], NULL, f)) {
+		filp_close(f, NULL);
+		f = READ_ONCE(kmt_node_compact_file[nid]);
+	}
+	return f;
+}
+
+/* Compact node @nid now, synchronously. Context: the compactor only. */
 static int kmt_compact_node(int nid, enum kmt_compact_cause cause)
 {
-	struct file *f = kmt_node_compact_file[nid];
+	struct file *f = kmt_node_compact_file_get(nid);
 	loff_t pos = 0;
 	ssize_t n;
 
-	if (!f) {
-		/* A node onlined after load: the caller's context must do. */
-		f = kmt_open_node_compact(nid);
-		if (IS_ERR(f)) {
-			pr_warn_ratelimited("compact node %d (%s): %ld\n", nid,
-					    kmt_compact_cause_name[cause], PTR_ERR(f));
-			return PTR_ERR(f);
-		}
-		n = kernel_write(f, "1", 1, &pos);
-		filp_close(f, NULL);
-	} else {
-		n = kernel_write(f, "1", 1, &pos);
-	}
+	n = IS_ERR(f) ? PTR_ERR(f) : kernel_write(f, "1", 1, &pos);
 	if (n < 0) {
 		pr_warn_ratelimited("compact node %d (%s): %zd\n", nid,
 				    kmt_compact_cause_name[cause], n);
@@ -105,6 +128,80 @@ static int kmt_compact_node(int nid, enum kmt_compact_cause cause)
 	trace_compact_trigger(nid, cause);
 	pr_info_ratelimited("compact node %d (%s)\n", nid, kmt_compact_cause_name[cause]);
 	return 0;
+}
+
+/* ---- the compactor: the one writer of the kernel's triggers ---- */
+
+/**
+ * struct kmt_compact_req - a request to compact some nodes
+ * @entry: in kmt_compact_reqs until the compactor takes it
+ * @nodes: the nodes to compact, in node order
+ * @cause: what the trigger is counted as
+ * @err: 0, or the first error of a node's trigger
+ * @done: completed by the compactor when every node was tried
+ *
+ * Lifetime: on the requester's stack; the requester waits for @done, after
+ * which the compactor no longer touches it.
+ */
+struct kmt_compact_req {
+	struct list_head entry;
+	nodemask_t nodes;
+	enum kmt_compact_cause cause;
+	int err;
+	struct completion done;
+};
+
+static LIST_HEAD(kmt_compact_reqs);
+static DEFINE_SPINLOCK(kmt_compact_reqs_lock);
+
+static void kmt_compactor_work(struct work_struct *work)
+{
+	struct kmt_compact_req *req;
+	int nid, err;
+
+	for (;;) {
+		spin_lock(&kmt_compact_reqs_lock);
+		req = list_first_entry_or_null(&kmt_compact_reqs, struct kmt_compact_req, entry);
+		if (req)
+			list_del(&req->entry);
+		spin_unlock(&kmt_compact_reqs_lock);
+		if (!req)
+			return;
+		for_each_node_mask(nid, req->nodes) {
+			err = node_online(nid) ? kmt_compact_node(nid, req->cause) : -ENODEV;
+			if (err && !req->err)
+				req->err = err;
+		}
+		complete(&req->done);
+		cond_resched();
+	}
+}
+
+static DECLARE_WORK(kmt_compactor, kmt_compactor_work);
+
+/*
+ * Compact @nodes through the compactor and wait until it is done.
+ * Context: process context, sleeps for as long as compaction takes.
+ */
+static int kmt_compact_nodes(const nodemask_t *nodes, enum kmt_compact_cause cause)
+{
+	struct kmt_compact_req req = { .nodes = *nodes, .cause = cause };
+
+	init_completion(&req.done);
+	spin_lock(&kmt_compact_reqs_lock);
+	list_add_tail(&req.entry, &kmt_compact_reqs);
+	spin_unlock(&kmt_compact_reqs_lock);
+	queue_work(system_unbound_wq, &kmt_compactor);
+	wait_for_completion(&req.done);
+	return req.err;
+}
+
+static int kmt_compact_one(int nid, enum kmt_compact_cause cause)
+{
+	nodemask_t nodes = NODE_MASK_NONE;
+
+	node_set(nid, nodes);
+	return kmt_compact_nodes(&nodes, cause);
 }
 
 /* ---- automatic compaction ---- */
@@ -129,7 +226,7 @@ static void kmt_compact_auto_work(struct work_struct *work)
 			continue;
 		if (kmt_node_unusable_index(nid, kmt_huge_order()) < threshold)
 			continue;
-		if (!kmt_compact_node(nid, KMT_COMPACT_AUTO))
+		if (!kmt_compact_one(nid, KMT_COMPACT_AUTO))
 			kmt_auto_last[nid] = jiffies ?: 1;
 	}
 	if (READ_ONCE(kmt_compact_auto))
@@ -188,7 +285,7 @@ void kmt_compact_vm_added(struct kmt_vm *vm)
 				have += nr_free[o] << (o - order);
 		}
 		if (free_pages && have < need)
-			kmt_compact_node(nid, KMT_COMPACT_VM_CREATE);
+			kmt_compact_one(nid, KMT_COMPACT_VM_CREATE);
 	}
 }
 
@@ -353,25 +450,30 @@ static ssize_t compact_show(struct kobject *kobj, struct kobj_attribute *attr, c
 static ssize_t compact_store(struct kobject *kobj, struct kobj_attribute *attr,
 			     const char *buf, size_t count)
 {
+	nodemask_t nodes = NODE_MASK_NONE;
 	unsigned int nid;
-	int ret = 0, n;
+	int ret;
 
 	if (!kmt_sysfs_text(buf, count))
 		return -EINVAL;
 	if (sysfs_streq(buf, "all")) {
-		for_each_online_node(n) {
-			ret = kmt_compact_node(n, KMT_COMPACT_MANUAL);
-			if (ret)
-				break;
-		}
-		return ret ?: count;
+		nodes = node_states[N_ONLINE];
+	} else {
+		ret = kstrtouint(buf, 10, &nid);
+		if (ret)
+			return ret;
+		if (nid >= nr_node_ids || !node_online(nid))
+			return -EINVAL;
+		node_set(nid, nodes);
 	}
-	ret = kstrtouint(buf, 10, &nid);
-	if (ret)
-		return ret;
-	if (nid >= nr_node_ids || !node_online(nid))
-		return -EINVAL;
-	ret = kmt_compact_node(nid, KMT_COMPACT_MANUAL);
+	/* The compactor may lack a filesystem root to open a new node's file. */
+	for_each_node_mask(nid, nodes) {
+		struct file *f = kmt_node_compact_file_get(nid);
+
+		if (IS_ERR(f))
+			return PTR_ERR(f);
+	}
+	ret = kmt_compact_nodes(&nodes, KMT_COMPACT_MANUAL);
 	return ret ?: count;
 }
 
@@ -547,6 +649,8 @@ void kmt_compact_exit(void)
 	cancel_delayed_work_sync(&kmt_auto_work);
 	mutex_unlock(&kmt_compact_lock);
 	sysfs_remove_group(kmt_compact_kobj, &kmt_compact_group);
+	/* No requester is left; the compactor may still be leaving its loop. */
+	flush_work(&kmt_compactor);
 	kmt_compact_close_files();
 	kfree(kmt_auto_last);
 }
