@@ -41,6 +41,23 @@ static inline int kmt_nr_address_spaces(struct kvm *kvm)
 #endif
 
 /*
+ * v6.2 "mm: convert mm's rss stats into percpu_counter": get_mm_counter()
+ * reads the global count only, behind by up to a batch per CPU; the exact
+ * value is the sum. Before, the mm's atomic counters were the value.
+ */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 2, 0)
+static inline unsigned long kmt_mm_counter(struct mm_struct *mm, int member)
+{
+	return percpu_counter_sum_positive(&mm->rss_stat[member]);
+}
+#else
+static inline unsigned long kmt_mm_counter(struct mm_struct *mm, int member)
+{
+	return get_mm_counter(mm, member);
+}
+#endif
+
+/*
  * "sysfs: treewide: constify attribute callback of bin_attribute" (a series
  * between v6.13 and v6.16): read() and the group's bin_attrs take const
  * pointers. A signature change leaves no macro to test for.

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * kvmmemtune always-current per-VM counters: the VM process's mm counters,
- * KSM, and KVM's own mapping sizes. Each is one load; nothing is walked.
+ * KSM, and KVM's own mapping sizes. Each is one load, or a sum over CPUs;
+ * nothing is walked.
  */
 #include <linux/kvm_host.h>
 #include <linux/mm.h>
@@ -30,10 +31,10 @@ void kmt_vm_counters(struct kmt_vm *vm, struct kmt_counters *c)
 		return;
 	/* KVM holds mmgrab() on its mm: the counters stay readable. */
 	mm = kvm->mm;
-	c->rss_anon = get_mm_counter(mm, MM_ANONPAGES) << PAGE_SHIFT;
-	c->rss_file = get_mm_counter(mm, MM_FILEPAGES) << PAGE_SHIFT;
-	c->rss_shmem = get_mm_counter(mm, MM_SHMEMPAGES) << PAGE_SHIFT;
-	c->swap = get_mm_counter(mm, MM_SWAPENTS) << PAGE_SHIFT;
+	c->rss_anon = kmt_mm_counter(mm, MM_ANONPAGES) << PAGE_SHIFT;
+	c->rss_file = kmt_mm_counter(mm, MM_FILEPAGES) << PAGE_SHIFT;
+	c->rss_shmem = kmt_mm_counter(mm, MM_SHMEMPAGES) << PAGE_SHIFT;
+	c->swap = kmt_mm_counter(mm, MM_SWAPENTS) << PAGE_SHIFT;
 #ifdef CONFIG_KSM
 	c->ksm_merging = READ_ONCE(mm->ksm_merging_pages);
 #endif
