@@ -14,10 +14,12 @@ mount -t tracefs tracefs /sys/kernel/tracing 2>/dev/null ||
 	mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null
 echo 1 > /proc/sys/kernel/printk
 
-mode=test
+mode=test only=
 for arg in $(cat /proc/cmdline); do
 	case $arg in
 	kmt.mode=*) mode=${arg#kmt.mode=} ;;
+	# KMT_TESTS of run.sh: only these test programs.
+	kmt.tests=*) only=${arg#kmt.tests=} ;;
 	# make stress: storm length in seconds, module reloads during it.
 	kmt.stress=*)
 		v=${arg#kmt.stress=}
@@ -80,6 +82,7 @@ fi
 
 tests=/tests/test_*
 [ "$mode" = stress ] && tests=/tests/test_stress
+[ -n "$only" ] && tests=$(echo "$only" | tr , '\n' | sed 's|^|/tests/|')
 for t in $tests; do
 	echo "KMT-BEGIN ${t##*/}"
 	"$t"

@@ -8,7 +8,8 @@
 #
 # --stress runs only test_stress, with a long storm: KMT_STRESS_SECONDS (300) of it and
 # KMT_STRESS_RELOADS (20) module reloads in the middle. A KVER not in the matrix (the
-# debug kernel of debug-kernel.sh) is given by name.
+# debug kernel of debug-kernel.sh) is given by name. KMT_TESTS="test_reclaim test_tool"
+# runs only those test programs (for development; the dmesg checks still run).
 set -uo pipefail
 KMT_CACHE=${KMT_CACHE:-/var/cache/kvmmemtune}
 export KMT_CACHE
@@ -24,6 +25,9 @@ esac
 guest_args="kmt.mode=$mode"
 if [ "$mode" = stress ]; then
 	guest_args="$guest_args kmt.stress=${KMT_STRESS_SECONDS:-300},${KMT_STRESS_RELOADS:-20}"
+fi
+if [ -n "${KMT_TESTS:-}" ]; then
+	guest_args="$guest_args kmt.tests=$(echo $KMT_TESTS | tr ' ' ,)"
 fi
 GUEST_TIMEOUT=${KMT_GUEST_TIMEOUT:-900}
 # Two NUMA nodes of 1 GiB each: tests bind memory to node 1.
