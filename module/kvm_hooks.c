@@ -6,7 +6,8 @@
  * kvm_arch_commit_memory_region() runs under kvm->slots_lock after KVM
  * installed the new memslots: first sight of a VM and every memslot change.
  * kvm_arch_pre_destroy_vm() and kvm_arch_destroy_vm() run before KVM frees
- * the VM; a VM whose creation failed only gets the latter.
+ * the VM; a VM whose creation failed only gets the latter. A kretprobe on
+ * kvm_age_gfn() reads KVM's answer to aging checks (aging_young).
  *
  * Kprobe handlers run with preemption disabled: they copy what they need,
  * allocate only with GFP_ATOMIC and leave everything else to kmt_wq.
@@ -80,6 +81,52 @@ static int kmt_destroy_pre(struct kprobe *p, struct pt_regs *regs)
 }
 
 /*
+ * kvm_age_gfn(kvm, range) answers one aging check (clear_young or
+ * clear_flush_young) for the part of one memslot the checked range covers:
+ * true when the guest accessed the memory since the last check. The caller
+ * ORs that answer with the primary MMU's and other notifiers', so no other
+ * notifier sees it: it is read here, on the function's way out. Only
+ * address space 0 counts, so that a check of memory that the SMM view maps
+ * too counts once.
+ */
+struct kmt_age_call {
+	struct kvm *kvm;
+};
+
+static int kmt_age_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
+{
+	const struct kvm_gfn_range *range = (void *)regs_get_kernel_argument(regs, 1);
+	struct kmt_age_call *call = (struct kmt_age_call *)ri->data;
+
+	if (!range->slot || range->slot->as_id)
+		return 1;	/* no return handler for this call */
+	call->kvm = (struct kvm *)regs_get_kernel_argument(regs, 0);
+	return 0;
+}
+
+static int kmt_age_return(struct kretprobe_instance *ri, struct pt_regs *regs)
+{
+	const struct kmt_age_call *call = (const struct kmt_age_call *)ri->data;
+
+	/* A bool return value: only the low byte is defined. */
+	if (regs_return_value(regs) & 0xff)
+		kmt_vm_count_young(call->kvm);
+	return 0;
+}
+
+/*
+ * Preemption is off or an RCU read section is held while KVM ages
+ * memory, so at most one call per CPU is in flight: the default number of
+ * instances (twice the possible CPUs) never runs out.
+ */
+static struct kretprobe kmt_age_probe = {
+	.kp.symbol_name = "kvm_age_gfn",
+	.entry_handler = kmt_age_entry,
+	.handler = kmt_age_return,
+	.data_size = sizeof(struct kmt_age_call),
+};
+
+/*
  * For the selftests: hook one more KVM function, one that no kernel has, so
  * that loading fails the way it does on a kernel whose kvm.ko lacks a hooked
  * function, after the real hooks were registered.
@@ -121,14 +168,17 @@ static int kmt_nr_hooks(void)
 }
 
 /*
- * Unregister the first @nr hooks: those that add VMs, then every VM is
- * forgotten (marked dead) while the destroy hooks still watch, then the
- * destroy hooks. Unregistering waits for running handlers.
+ * Unregister the first @nr hooks: the aging probe (registered with the
+ * commit hook) and those that add VMs, then every VM is forgotten (marked
+ * dead) while the destroy hooks still watch, then the destroy hooks.
+ * Unregistering waits for running handlers.
  */
 static void kmt_unhook(int nr)
 {
 	int i;
 
+	if (nr > KMT_HOOK_COMMIT)
+		unregister_kretprobe(&kmt_age_probe);
 	for (i = nr - 1; i >= KMT_HOOK_COMMIT; i--)
 		unregister_kprobe(&kmt_kprobes[i]);
 	kmt_vm_forget_all();
@@ -156,17 +206,24 @@ u64 kmt_kvm_events_lost(void)
  */
 int kmt_kvm_hooks_init(void)
 {
+	const char *name;
 	int i, ret;
 
 	for (i = 0; i < kmt_nr_hooks(); i++) {
+		name = kmt_kprobes[i].symbol_name;
 		ret = register_kprobe(&kmt_kprobes[i]);
+		if (!ret && i == KMT_HOOK_COMMIT) {
+			name = kmt_age_probe.kp.symbol_name;
+			ret = register_kretprobe(&kmt_age_probe);
+			if (ret)
+				unregister_kprobe(&kmt_kprobes[i]);
+		}
 		if (ret == -ENOENT) {
 			pr_err("cannot hook KVM function %s: kvm.ko of this kernel has no such function; not loading\n",
-			       kmt_kprobes[i].symbol_name);
+			       name);
 			goto err;
 		} else if (ret) {
-			pr_err("cannot hook KVM function %s: register_kprobe error %d; not loading\n",
-			       kmt_kprobes[i].symbol_name, ret);
+			pr_err("cannot hook KVM function %s: error %d; not loading\n", name, ret);
 			goto err;
 		}
 	}

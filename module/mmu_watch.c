@@ -219,5 +219,6 @@ void kmt_vm_reclaim_sum(struct kmt_vm *vm, struct kmt_vm_pcpu *sum)
 		for (i = 0; i < KMT_NR_CAUSES; i++)
 			sum->bytes[i] += READ_ONCE(p->bytes[i]);
 		sum->aging_checks += READ_ONCE(p->aging_checks);
+		sum->aging_young += READ_ONCE(p->aging_young);
 	}
 }

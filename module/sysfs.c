@@ -115,6 +115,7 @@ static ssize_t stat_show(struct kobject *kobj, struct kobj_attribute *attr, char
 	for (i = 0; i < KMT_NR_CAUSES; i++)
 		len += sysfs_emit_at(buf, len, "%s %llu\n", kmt_cause_key[i], r.bytes[i]);
 	len += sysfs_emit_at(buf, len, "aging_checks %llu\n", r.aging_checks);
+	len += sysfs_emit_at(buf, len, "aging_young %llu\n", r.aging_young);
 	return len;
 }
 

@@ -156,7 +156,8 @@ static void kmt_vm_add_work(struct work_struct *work)
 	struct kmt_vm *vm = container_of(work, struct kmt_vm, add_work);
 
 	kmt_vm_refresh(vm);
-	vm->pcpu = alloc_percpu(struct kmt_vm_pcpu);
+	/* Published zeroed: the aging probe may find the VM any time. */
+	smp_store_release(&vm->pcpu, alloc_percpu(struct kmt_vm_pcpu));
 	kmt_watch_vm(vm);
 	kmt_policy_vm_added(vm);
 	kmt_compact_vm_added(vm);
@@ -234,6 +235,26 @@ bool kmt_vm_known(struct kvm *kvm)
 	known = kmt_vm_lookup(kvm);
 	rcu_read_unlock();
 	return known;
+}
+
+/**
+ * kmt_vm_count_young() - count KVM finding a page of @kvm young
+ * @kvm: any pointer; nothing happens unless it is a registered VM
+ *
+ * Context: any; does not sleep. Called from the aging kretprobe.
+ */
+void kmt_vm_count_young(struct kvm *kvm)
+{
+	struct kmt_vm_pcpu __percpu *pcpu;
+	struct kmt_vm *vm;
+
+	rcu_read_lock();
+	vm = kmt_vm_lookup(kvm);
+	/* Pairs with the release in kmt_vm_add_work(): counters are zeroed. */
+	pcpu = vm ? smp_load_acquire(&vm->pcpu) : NULL;
+	if (pcpu)
+		this_cpu_inc(pcpu->aging_young);
+	rcu_read_unlock();
 }
 
 /**

@@ -132,10 +132,12 @@ enum kmt_cause {
  * struct kmt_vm_pcpu - per-CPU share of a VM's reclaim attribution
  * @bytes:	bytes of memslot ranges invalidated, by cause
  * @aging_checks: clear_young and clear_flush_young calls on memslot ranges
+ * @aging_young: KVM's answers "young" to those calls (per memslot checked)
  */
 struct kmt_vm_pcpu {
 	u64 bytes[KMT_NR_CAUSES];
 	u64 aging_checks;
+	u64 aging_young;
 };
 
 struct kmt_mm_watch;
@@ -223,6 +225,7 @@ void kmt_vm_slot_event(struct kmt_vm *vm, enum kmt_slot_event ev);
 void kmt_vm_destroying(struct kvm *kvm);
 void kmt_vm_forget_all(void);
 bool kmt_vm_known(struct kvm *kvm);
+void kmt_vm_count_young(struct kvm *kvm);
 bool kmt_vm_get_kvm(struct kmt_vm *vm);
 void kmt_vm_put_kvm(struct kmt_vm *vm);
 struct kmt_slots *kmt_vm_slots_begin(struct kmt_vm *vm);

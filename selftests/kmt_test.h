@@ -18,6 +18,7 @@
 #include <sys/ioctl.h>
 #include <sys/klog.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/types.h>
@@ -299,6 +300,30 @@ static inline int kmt_vcpu_run(struct kmt_vcpu *v)
 		ret = ioctl(v->fd, KVM_RUN, 0);
 	while (ret < 0 && errno == EINTR);
 	return ret < 0 ? -errno : (int)v->run->exit_reason;
+}
+
+#define KMT_KPROBE_LIST "/sys/kernel/debug/kprobes/list"
+
+/*
+ * Registered probes on the KVM functions kvmmemtune hooks (kvm_arch_*
+ * kprobes and the kvm_age_gfn kretprobe); -1 when the list is unreadable.
+ */
+static inline int kmt_kvm_probes(void)
+{
+	static const char * const hooked[] = { " kvm_arch_", " kvm_age_gfn+" };
+	static char buf[65536];
+	unsigned int i;
+	int n = 0;
+	char *p;
+
+	if (access(KMT_KPROBE_LIST, R_OK))
+		mount("debugfs", "/sys/kernel/debug", "debugfs", 0, NULL);
+	if (kmt_read(KMT_KPROBE_LIST, buf, sizeof(buf)) < 0)
+		return -1;
+	for (i = 0; i < sizeof(hooked) / sizeof(hooked[0]); i++)
+		for (p = buf; (p = strstr(p, hooked[i])); p++)
+			n++;
+	return n;
 }
 
 /*

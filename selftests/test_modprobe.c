@@ -12,7 +12,6 @@
 #include "../include/kvmmemtune.h"
 #include "kselftest_harness.h"
 
-#define KPROBE_LIST "/sys/kernel/debug/kprobes/list"
 
 /* Run a shell command; its exit status, or -1. */
 static int sh(const char *cmd)
@@ -143,22 +142,6 @@ TEST_F(installed, modprobe_loads_kvm_first)
 	ASSERT_EQ(0, access("/dev/kvm", F_OK));
 }
 
-/* Registered kprobes on the functions kvmmemtune hooks; -1 if unknown. */
-static int kvm_kprobes(void)
-{
-	char buf[16384];
-	int n = 0;
-	char *p;
-
-	if (access(KPROBE_LIST, R_OK))
-		mount("debugfs", "/sys/kernel/debug", "debugfs", 0, NULL);
-	if (kmt_read(KPROBE_LIST, buf, sizeof(buf)) < 0)
-		return -1;
-	for (p = buf; (p = strstr(p, " kvm_arch_")); p++)
-		n++;
-	return n;
-}
-
 TEST_F(installed, missing_kvm_function_refused_and_unwound)
 {
 	char line[512];
@@ -166,13 +149,14 @@ TEST_F(installed, missing_kvm_function_refused_and_unwound)
 
 	/* The expected error line would fail later dmesg checks: start clean, end clean. */
 	ASSERT_EQ(0, kmt_dmesg_trouble(line, sizeof(line))) TH_LOG("dmesg: %s", line);
-	probes = kvm_kprobes();
-	ASSERT_LT(0, probes) TH_LOG("no kvmmemtune kprobes in " KPROBE_LIST);
+	probes = kmt_kvm_probes();
+	/* Three kprobes on kvm_arch_* and the kvm_age_gfn kretprobe. */
+	ASSERT_EQ(4, probes) TH_LOG("kvmmemtune probes in " KMT_KPROBE_LIST ": %d", probes);
 	ASSERT_EQ(0, kmt_unload());
-	ASSERT_EQ(0, kvm_kprobes());
+	ASSERT_EQ(0, kmt_kvm_probes());
 	ASSERT_EQ(0, klogctl(5, NULL, 0));
 
-	/* The three real hooks register, the selftest one does not exist. */
+	/* The real hooks register, the selftest one does not exist. */
 	ASSERT_EQ(-ENOENT, kmt_load_params("selftest_missing_hook=1"));
 	ASSERT_TRUE(dmesg_has("kvmmemtune: cannot hook KVM function kvm_arch_kvmmemtune_selftest_missing: "
 			      "kvm.ko of this kernel has no such function; not loading"));
@@ -181,12 +165,12 @@ TEST_F(installed, missing_kvm_function_refused_and_unwound)
 		TH_LOG("other trouble in dmesg: %s", line);
 	ASSERT_FALSE(kmt_loaded());
 	ASSERT_FALSE(module_present("kvmmemtune"));
-	ASSERT_EQ(0, kvm_kprobes()) TH_LOG("hooks left registered");
+	ASSERT_EQ(0, kmt_kvm_probes()) TH_LOG("hooks left registered");
 	ASSERT_EQ(0, klogctl(5, NULL, 0));
 
 	/* A normal load afterwards hooks as before. */
 	ASSERT_EQ(0, kmt_load());
-	ASSERT_EQ(probes, kvm_kprobes());
+	ASSERT_EQ(probes, kmt_kvm_probes());
 }
 
 TEST_HARNESS_MAIN

@@ -1294,23 +1294,6 @@ static const char *tracing_dir(void)
 	return "/sys/kernel/debug/tracing";
 }
 
-/* Registered kprobes on kvm_arch_* functions; -1 when the list is unreadable. */
-static int kvm_kprobes(void)
-{
-	static char buf[65536];
-	const char *list = "/sys/kernel/debug/kprobes/list";
-	int n = 0;
-	char *p;
-
-	if (access(list, R_OK))
-		mount("debugfs", "/sys/kernel/debug", "debugfs", 0, NULL);
-	if (kmt_read(list, buf, sizeof(buf)) < 0)
-		return -1;
-	for (p = buf; (p = strstr(p, " kvm_arch_")); p++)
-		n++;
-	return n;
-}
-
 /* kvmmemtune's shrinker in debugfs (CONFIG_SHRINKER_DEBUG); -1 if not shown. */
 static int kmt_shrinkers(void)
 {
@@ -1335,8 +1318,8 @@ static void assert_nothing_left(struct __test_metadata *_metadata)
 	ASSERT_NE(0, access("/sys/module/kvmmemtune", F_OK));
 	snprintf(path, sizeof(path), "%s/events/kvmmemtune", tracing_dir());
 	ASSERT_NE(0, access(path, F_OK)) TH_LOG("%s left behind", path);
-	if (kvm_kprobes() >= 0) {
-		ASSERT_EQ(0, kvm_kprobes()) TH_LOG("kprobes left registered");
+	if (kmt_kvm_probes() >= 0) {
+		ASSERT_EQ(0, kmt_kvm_probes()) TH_LOG("kprobes left registered");
 	}
 	if (kmt_shrinkers() >= 0) {
 		ASSERT_EQ(0, kmt_shrinkers()) TH_LOG("shrinker left registered");
@@ -1357,7 +1340,7 @@ TEST_F_TIMEOUT(stress, failed_loads_leave_nothing, 300)
 	pid_t looper;
 
 	ASSERT_EQ(0, kmt_dmesg_trouble(line, sizeof(line))) TH_LOG("dmesg: %s", line);
-	probes = kvm_kprobes();
+	probes = kmt_kvm_probes();
 	kvm = kmt_kvm_fd();
 	vm = kmt_vm_create(kvm);
 	ASSERT_LE(0, vm);
@@ -1388,7 +1371,7 @@ TEST_F_TIMEOUT(stress, failed_loads_leave_nothing, 300)
 
 		ASSERT_EQ(0, kmt_load()) TH_LOG("normal load after %s", params[i]);
 		if (probes >= 0) {
-			ASSERT_EQ(probes, kvm_kprobes());
+			ASSERT_EQ(probes, kmt_kvm_probes());
 		}
 		ASSERT_EQ(1, kmt_wait_vm_count(getpid(), 1));
 		ASSERT_EQ(0, kmt_vm_newest(getpid(), dir, sizeof(dir)));
