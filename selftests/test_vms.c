@@ -371,7 +371,12 @@ TEST(smm_address_space_listed)
 	close(kvm);
 }
 
-TEST(churn_200_vms_leaves_nothing)
+/* 200 VM lifetimes: seconds normally, minutes on the debug kernel. */
+FIXTURE(slow) {};
+FIXTURE_SETUP(slow) {}
+FIXTURE_TEARDOWN(slow) {}
+
+TEST_F_TIMEOUT(slow, churn_200_vms_leaves_nothing, 600)
 {
 	char line[512];
 	int kvm, i;
