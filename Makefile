@@ -98,7 +98,7 @@ stress:
 debug-test:
 	[ -n "$$KMT_SKIP_DEPS" ] || selftests/deps.sh
 	kver=$$(selftests/debug-kernel.sh) && \
-		KMT_SKIP_DEPS=1 KMT_GUEST_TIMEOUT=$${KMT_GUEST_TIMEOUT:-5400} selftests/run.sh $$kver
+		KMT_SKIP_DEPS=1 selftests/run.sh $$kver
 
 bench:
 	selftests/run.sh --bench

@@ -31,6 +31,13 @@ if [ ! -f "$src/Makefile" ]; then
 	rm -rf "$dir/x"
 fi
 
+# Bump when the configuration below changes: a cached build of another
+# revision is configured and built again (incrementally, in the same tree).
+config_rev=2
+if [ "$(cat "$dir/config-rev" 2>/dev/null)" != "$config_rev" ]; then
+	rm -f "$dir/.done" "$obj/.config"
+fi
+
 kver_file=$dir/kver
 if [ -f "$dir/.done" ] && [ -s "$kver_file" ] &&
    [ -s "$KMT_CACHE/kernels/$(cat "$kver_file")/vmlinux" ]; then
@@ -55,7 +62,7 @@ if [ ! -f "$obj/.config" ]; then
 	    --enable NUMA --enable X86_64_ACPI_NUMA --enable SWAP \
 	    --module ZRAM --enable ZSMALLOC --enable DEVTMPFS --enable TMPFS \
 	    --enable BLK_DEV_INITRD --enable SERIAL_8250 --enable SERIAL_8250_CONSOLE \
-	    --enable PVH --enable MMU_NOTIFIER
+	    --enable PVH --enable MMU_NOTIFIER --enable CGROUPS --enable MEMCG
 	# HMM_MIRROR has no prompt: the smallest thing that selects it is the
 	# HMM test driver, which needs device-private memory.
 	cfg --enable MEMORY_HOTPLUG --enable MEMORY_HOTREMOVE --enable SPARSEMEM_VMEMMAP \
@@ -79,10 +86,11 @@ if [ ! -f "$obj/.config" ]; then
 	cfg --set-str LOCALVERSION -kmt-debug --disable LOCALVERSION_AUTO
 	kmake -s olddefconfig >/dev/null
 	for opt in KVM_AMD KPROBES HMM_MIRROR PROVE_LOCKING KASAN DEBUG_ATOMIC_SLEEP \
-		   DEBUG_KMEMLEAK PVH ZRAM; do
+		   DEBUG_KMEMLEAK PVH ZRAM MEMCG; do
 		grep -qE "^CONFIG_$opt=[ym]" "$obj/.config" ||
 			{ log "CONFIG_$opt did not stick"; exit 1; }
 	done
+	echo "$config_rev" > "$dir/config-rev"
 fi
 
 log "building with make -j2 (log: $dir/build.log)"

@@ -8,7 +8,8 @@
 #
 # --stress runs only test_stress, with a long storm: KMT_STRESS_SECONDS (300) of it and
 # KMT_STRESS_RELOADS (20) module reloads in the middle. A KVER not in the matrix (the
-# debug kernel of debug-kernel.sh) is given by name. KMT_TESTS="test_reclaim test_tool"
+# debug kernel of debug-kernel.sh) is given by name; KMT_DEBUG_LANE=1 adds it to the
+# matrix kernels. KMT_TESTS="test_reclaim test_tool"
 # runs only those test programs (for development; the dmesg checks still run).
 set -uo pipefail
 KMT_CACHE=${KMT_CACHE:-/var/cache/kvmmemtune}
@@ -44,6 +45,16 @@ elif [ "$mode" = demo ]; then
 	kernels=$(tail -n 1 "$KMT_CACHE/matrix")
 else
 	kernels=$(cat "$KMT_CACHE/matrix")
+fi
+# KMT_DEBUG_LANE=1 (.ci/run sets it): the lockdep/KASAN/kmemleak kernel of
+# debug-kernel.sh joins the matrix kernels (built once, about 10 minutes).
+if [ "${KMT_DEBUG_LANE:-}" = 1 ] && [ "$mode" = test ] && [ $# -eq 0 ]; then
+	if ! dbg=$("$here/debug-kernel.sh"); then
+		echo "run: building the debug kernel failed (log in $KMT_CACHE/debug-kernel)"
+		echo "0 passed, 1 failed"
+		exit 1
+	fi
+	kernels="$kernels $dbg"
 fi
 
 # KMT_WORKDIR: where this run builds and logs (default: the cache), so that
@@ -143,9 +154,11 @@ if [ "$mode" = bench ]; then
 fi
 
 boot() {	# $1 = kver
-	local kver=$1 log=$work/$1/console.log
+	local kver=$1 log=$work/$1/console.log limit=$GUEST_TIMEOUT
+	# Everything runs several times slower under the debug kernel's checks.
+	case $kver in *-kmt-debug) limit=${KMT_DEBUG_TIMEOUT:-5400} ;; esac
 	# shellcheck disable=SC2086 # $icount is empty or two words
-	timeout "$GUEST_TIMEOUT" qemu-system-x86_64 -accel tcg,thread=single -cpu max $icount \
+	timeout "$limit" qemu-system-x86_64 -accel tcg,thread=single -cpu max $icount \
 		-m "$GUEST_MEM" -smp 2,sockets=2 -nodefaults -display none -no-reboot \
 		-object memory-backend-ram,id=m0,size=$GUEST_NODE_MEM \
 		-object memory-backend-ram,id=m1,size=$GUEST_NODE_MEM \
