@@ -99,62 +99,75 @@ static void kmt_scan_add_huge(struct kmt_scan_ctx *c, unsigned long pfn,
 	res->node[pfn_to_nid(pfn)] += bytes;
 }
 
-/* An entry for a 4K page: valid, no error, map order 0 (writable or not). */
-#define KMT_HMM_4K_MASK	(HMM_PFN_FLAGS & ~HMM_PFN_WRITE)
+/*
+ * An entry for a 4K page has HMM_PFN_VALID, maybe HMM_PFN_WRITE, and no
+ * other flag (no error, map order 0): without those two it is a bare pfn.
+ */
+static inline unsigned long kmt_hmm_4k_bits(unsigned long e)
+{
+	return (e & ~HMM_PFN_WRITE) ^ HMM_PFN_VALID;
+}
+
+#define KMT_HMM_IS_4K(bits)	((bits) < (1UL << HMM_PFN_ORDER_SHIFT))
 
 /*
- * Add what the @nr entries of c->pfns from host address @start map. A huge
- * mapping is accounted once for all its entries. 4K entries, the common
- * case, take a short path: counted per run of one node, in locals.
+ * Add what the @nr entries of c->pfns from host address @start map. 4K
+ * pages, the common case, are counted per run of one node in a tight loop;
+ * a huge mapping is accounted once for all its entries.
  */
 static void kmt_scan_account(struct kmt_scan_ctx *c, unsigned long start,
 			     unsigned long nr)
 {
-	const unsigned long *pfns = c->pfns;
-	unsigned long i, pages = 0, zero = 0, run = 0, run_nid = 0;
+	const unsigned long *pfns = c->pfns, *p, *end = pfns + nr;
+	unsigned long i = 0, pages = 0, zero = 0, run = 0, run_nid = 0;
 
-	for (i = 0; i < nr; i++) {
-		unsigned long e = pfns[i], pfn = e & ~HMM_PFN_FLAGS, nid, n;
+	while (i < nr) {
+		unsigned long e, pfn, nid, n = 1;
 		unsigned int order;
 
-		if (likely((e & KMT_HMM_4K_MASK) == HMM_PFN_VALID)) {
-			if (unlikely(is_zero_pfn(pfn))) {
-				zero++;
-				continue;
-			}
-			/* Never hugetlb, which maps at its page order. */
-			nid = pfn_to_nid(pfn);
-			if (likely(nid == run_nid)) {
-				run++;
-				continue;
-			}
-			pages += run;
-			if (run && c->count_total)
-				c->res->node[run_nid] += (u64)run << PAGE_SHIFT;
-			run_nid = nid;
-			run = 1;
-			continue;
+		/* 4K pages of the run's node: not hugetlb, not the zero page. */
+		for (p = pfns + i; p < end; p++) {
+			pfn = kmt_hmm_4k_bits(*p);
+			if (!KMT_HMM_IS_4K(pfn) || is_zero_pfn(pfn) || pfn_to_nid(pfn) != run_nid)
+				break;
 		}
+		run += p - (pfns + i);
+		i = p - pfns;
+		if (i == nr)
+			break;
+
+		e = pfns[i];
+		pfn = e & ~HMM_PFN_FLAGS;
 		if (!(e & HMM_PFN_VALID) || (e & HMM_PFN_ERROR))
-			continue;
+			goto next;
 		order = hmm_pfn_to_map_order(e);
 		if (order) {
-			n = 1;
 			if (IS_ALIGNED(start + i * PAGE_SIZE, PAGE_SIZE << order) &&
 			    i + (1UL << order) <= nr)
 				n = 1UL << order;
 			kmt_scan_add_huge(c, pfn, order, n);
-			i += n - 1;
-			continue;
+			goto next;
 		}
-		/* Order 0 with flags of newer kernels (P2PDMA): as above. */
 		if (is_zero_pfn(pfn)) {
 			zero++;
-			continue;
+			goto next;
 		}
-		pages++;
-		if (c->count_total)
-			c->res->node[pfn_to_nid(pfn)] += PAGE_SIZE;
+		/* A 4K page on another node: a new run. */
+		nid = pfn_to_nid(pfn);
+		if (!KMT_HMM_IS_4K(kmt_hmm_4k_bits(e))) {
+			/* Order 0 with flags of newer kernels (P2PDMA). */
+			pages++;
+			if (c->count_total)
+				c->res->node[nid] += PAGE_SIZE;
+			goto next;
+		}
+		pages += run;
+		if (run && c->count_total)
+			c->res->node[run_nid] += (u64)run << PAGE_SHIFT;
+		run_nid = nid;
+		run = 1;
+next:
+		i += n;
 	}
 	pages += run;
 	c->ss->resident += (u64)pages << PAGE_SHIFT;
