@@ -78,13 +78,22 @@ static const struct mmu_interval_notifier_ops kmt_scan_mni_ops = {
 	.invalidate = kmt_scan_invalidate,
 };
 
-/* Account @nr pages from @pfn, mapped at @order (> 0). */
+/*
+ * Account @nr pages from @pfn, mapped at @order (> 0). Neither a PMD read
+ * here nor hmm_range_fault() makes sure a huge mapping's pfn has a struct
+ * page (device memory in a VM_MIXEDMAP VMA need not): one without is no
+ * memory of the VM's and is left out.
+ */
 static void kmt_scan_add_huge(struct kmt_scan_ctx *c, unsigned long pfn,
 			      unsigned int order, unsigned long nr)
 {
 	struct kmt_scan *res = c->res;
 	u64 bytes = (u64)nr << PAGE_SHIFT;
-	bool hugetlb = PageHuge(pfn_to_page(pfn));
+	bool hugetlb;
+
+	if (!pfn_valid(pfn))
+		return;
+	hugetlb = PageHuge(pfn_to_page(pfn));
 
 	c->ss->resident += bytes;
 	if (order >= HPAGE_PMD_ORDER && !hugetlb)
