@@ -52,10 +52,11 @@ static int bench(const char *variant, int advice)
 	ratio = scan[REPS / 2] / proc[REPS / 2];
 	printf("scan-1GiB-%-4s  reps %d  kvmmemtune scan median %8.0f us (min %.0f max %.0f)  "
 	       "smaps_rollup+numa_maps median %8.0f us (min %.0f max %.0f)  ratio %.3f  "
-	       "(resident %lld, thp %lld)\n",
+	       "(resident %lld, thp %lld, lock max %lld us)\n",
 	       variant, REPS, scan[REPS / 2], scan[0], scan[REPS - 1], proc[REPS / 2], proc[0],
 	       proc[REPS - 1], ratio,
-	       kmt_stat(dir, "scan_resident_bytes"), kmt_stat(dir, "scan_thp_bytes"));
+	       kmt_stat(dir, "scan_resident_bytes"), kmt_stat(dir, "scan_thp_bytes"),
+	       kmt_stat(dir, "scan_lock_max_us"));
 	snprintf(figure, sizeof(figure), "4 scan 1 GiB %s-backed / proc", variant);
 	kmt_row(figure, "<= 0.5", ratio <= 0.5,
 		"%.3f (%.0f / %.0f us; medians of %d reps, scan min %.0f max %.0f)", ratio,
