@@ -261,7 +261,7 @@ TEST_F_TIMEOUT(slow, aging_young_counts_what_the_guest_touched, 300)
 	struct kmt_vcpu v = { -1, NULL };
 	struct vmfix busy, idle;
 	const char *why;
-	int pass;
+	int pass, rc;
 
 	if (!have_swap())
 		SKIP(return, "no swap device in this guest: anonymous memory is not reclaimed");
@@ -294,12 +294,13 @@ TEST_F_TIMEOUT(slow, aging_young_counts_what_the_guest_touched, 300)
 		ASSERT_EQ(KVM_EXIT_HLT, kmt_vcpu_run(&v));
 		ASSERT_EQ(0xaa, busy.mem[0xff000]);
 		/* Ask for more than the cgroup holds: every page is looked at. */
-		kmt_write(AGING_CG "/memory.reclaim", "64M");
+		rc = kmt_write(AGING_CG "/memory.reclaim", "64M");
 		young = kmt_stat(busy.dir, "aging_young");
 		/* Reclaim looked at every page: most touched ones, once each. */
 		ASSERT_LE(young_before + TOUCHED_PAGES / 2, young)
-			TH_LOG("pass %d: %lld of %d touched pages found young", pass,
-			       young - young_before, TOUCHED_PAGES);
+			TH_LOG("pass %d: %lld of %d touched pages found young in %lld checks (memory.reclaim: %s)",
+			       pass, young - young_before, TOUCHED_PAGES,
+			       kmt_stat(busy.dir, "aging_checks"), strerror(-rc));
 		ASSERT_GE(young_before + TOUCHED_PAGES, young);
 		young_before = young;
 	}
