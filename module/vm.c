@@ -93,6 +93,16 @@ void kmt_vm_put_kvm(struct kmt_vm *vm)
 	kvm_put_kvm(vm->kvm);
 }
 
+/*
+ * Not kvfree_rcu(): its batches may hold snapshots for seconds after the
+ * grace period, and module exit's rcu_barrier() waits for call_rcu()
+ * callbacks only. This way unload leaves no snapshot behind.
+ */
+static void kmt_slots_free_rcu(struct rcu_head *rcu)
+{
+	kvfree(container_of(rcu, struct kmt_slots, rcu));
+}
+
 /* Take a fresh memslot snapshot when the last one is stale. */
 static void __kmt_vm_refresh(struct kmt_vm *vm)
 {
@@ -112,7 +122,7 @@ static void __kmt_vm_refresh(struct kmt_vm *vm)
 	old = rcu_replace_pointer(vm->slots, new, lockdep_is_held(&vm->lock));
 	vm->snap_gen = gen;
 	if (old)
-		kvfree_rcu(old, rcu);
+		call_rcu(&old->rcu, kmt_slots_free_rcu);
 }
 
 static void kmt_vm_refresh(struct kmt_vm *vm)
@@ -426,7 +436,7 @@ void kmt_vm_exit(void)
 	/* Runs the remove_work of every VM (after its add_work), then frees. */
 	destroy_workqueue(kmt_wq);
 	kmt_watch_exit();
-	/* kmt_vm_free_rcu() is module code. */
+	/* kmt_vm_free_rcu() and kmt_slots_free_rcu() are module code. */
 	rcu_barrier();
 }
 
