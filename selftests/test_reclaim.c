@@ -15,6 +15,9 @@
 #define MiB (1UL << 20)
 #define PAGE 4096UL
 
+#ifndef MADV_COLD
+#define MADV_COLD 20
+#endif
 #ifndef MADV_PAGEOUT
 #define MADV_PAGEOUT 21
 #endif
@@ -293,6 +296,13 @@ TEST_F_TIMEOUT(slow, aging_young_counts_what_the_guest_touched, 300)
 		ASSERT_EQ(0, ioctl(v.fd, KVM_SET_REGS, &regs));
 		ASSERT_EQ(KVM_EXIT_HLT, kmt_vcpu_run(&v));
 		ASSERT_EQ(0xaa, busy.mem[0xff000]);
+		/*
+		 * Onto the inactive list (or MGLRU's oldest generation), where
+		 * reclaim looks at every page: the classic LRU need not scan
+		 * the active list at all. MADV_COLD clears only this process's
+		 * accessed bits, not KVM's.
+		 */
+		ASSERT_EQ(0, madvise(busy.mem, 2 * MiB, MADV_COLD));
 		/* Ask for more than the cgroup holds: every page is looked at. */
 		rc = kmt_write(AGING_CG "/memory.reclaim", "64M");
 		young = kmt_stat(busy.dir, "aging_young");
