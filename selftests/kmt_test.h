@@ -101,6 +101,43 @@ static inline int kmt_write(const char *path, const char *s)
 	return n < 0 ? -errno : 0;
 }
 
+/* A "Key:   N kB" value of a /proc file, in bytes; -1 if absent. */
+static inline long long kmt_proc_kb(const char *path, const char *key)
+{
+	char buf[8192], *p;
+
+	if (kmt_read(path, buf, sizeof(buf)) < 0)
+		return -1;
+	p = strstr(buf, key);
+	return p ? strtoll(p + strlen(key), NULL, 10) * 1024 : -1;
+}
+
+static inline long long kmt_meminfo(const char *key)
+{
+	return kmt_proc_kb("/proc/meminfo", key);
+}
+
+/*
+ * The /proc/self/pagemap entry of each 4 KiB page of [p, p + len) into
+ * @out (bit 63 present, 62 swapped, 0-54 the PFN). Returns 0 or -errno.
+ */
+static inline int kmt_pagemap(const void *p, size_t len, uint64_t *out)
+{
+	int fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+	size_t i, n = len / 4096;
+	int ret = 0;
+
+	if (fd < 0)
+		return -errno;
+	for (i = 0; i < n; i++)
+		if (pread(fd, &out[i], 8, ((uintptr_t)p / 4096 + i) * 8) != 8) {
+			ret = -EIO;
+			break;
+		}
+	close(fd);
+	return ret;
+}
+
 /* Value of "key value" in a stat-like buffer; -1 when the key is absent. */
 static inline long long kmt_key(const char *buf, const char *key)
 {

@@ -67,19 +67,9 @@ static long long host_stat(const char *key)
 	return kmt_key(buf, key);
 }
 
-static long long meminfo(const char *key)
-{
-	char buf[8192], *p;
-
-	if (kmt_read("/proc/meminfo", buf, sizeof(buf)) < 0)
-		return -1;
-	p = strstr(buf, key);
-	return p ? strtoll(p + strlen(key), NULL, 10) * 1024 : -1;
-}
-
 static int have_swap(void)
 {
-	return meminfo("SwapTotal:") > 0;
+	return kmt_meminfo("SwapTotal:") > 0;
 }
 
 /* A child that allocates and touches @bytes, then exits. */
@@ -191,7 +181,7 @@ TEST_F_TIMEOUT(slow, memory_hog_reclaim_hits_the_busy_vm_only, 300)
 	 * rounds, at most four, until an allocation stalled in direct reclaim.
 	 */
 	for (i = 0; i < 4 && host_stat("direct_reclaim_stall") == stall0; i++) {
-		hog = spawn_hog(meminfo("MemAvailable:") + 256 * MiB);
+		hog = spawn_hog(kmt_meminfo("MemAvailable:") + 256 * MiB);
 		waitpid(hog, &status, 0);
 	}
 
@@ -333,17 +323,12 @@ TEST_F_TIMEOUT(slow, aging_young_counts_what_the_guest_touched, 300)
 /* PFN of each page of [p, p + len) from /proc/self/pagemap (0: absent). */
 static void pfns(uint8_t *p, size_t len, uint64_t *out)
 {
-	int fd = open("/proc/self/pagemap", O_RDONLY);
-	size_t i, n = len / PAGE;
+	size_t i;
 
-	for (i = 0; i < n; i++) {
-		uint64_t e = 0;
-
-		if (pread(fd, &e, 8, ((uintptr_t)p / PAGE + i) * 8) != 8 || !(e >> 63))
-			e = 0;
-		out[i] = e & ((1ULL << 55) - 1);
-	}
-	close(fd);
+	if (kmt_pagemap(p, len, out))
+		memset(out, 0, len / PAGE * sizeof(*out));
+	for (i = 0; i < len / PAGE; i++)
+		out[i] = out[i] >> 63 ? out[i] & ((1ULL << 55) - 1) : 0;
 }
 
 TEST(compaction_is_charged_to_compaction)
@@ -488,7 +473,7 @@ TEST_F_TIMEOUT(slow, unload_during_reclaim, 300)
 
 	if (!have_swap())
 		SKIP(return, "no swap device in this guest");
-	hog = spawn_hog(meminfo("MemAvailable:") + 128 * MiB);
+	hog = spawn_hog(kmt_meminfo("MemAvailable:") + 128 * MiB);
 	for (i = 0; i < 5; i++) {
 		ASSERT_EQ(0, kmt_unload());
 		ASSERT_EQ(0, kmt_load());

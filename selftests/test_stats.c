@@ -60,19 +60,6 @@ static void touch(uint8_t *p, size_t len)
 		p[i] = 1;
 }
 
-/* A "Key:   N kB" value of a /proc file, in bytes; -1 if absent. */
-static long long proc_kb(const char *path, const char *key)
-{
-	char buf[8192], *p;
-
-	if (kmt_read(path, buf, sizeof(buf)) < 0)
-		return -1;
-	p = strstr(buf, key);
-	if (!p)
-		return -1;
-	return strtoll(p + strlen(key), NULL, 10) * 1024;
-}
-
 TEST(resident_and_zero_pages)
 {
 	const size_t touched = 10 * MiB, read_only = 1 * MiB;
@@ -130,7 +117,7 @@ TEST(thp_bytes_match_smaps_rollup)
 	vm_setup(_metadata, &f, size, 2 * MiB, MADV_HUGEPAGE);
 	touch(f.mem, size);
 	vm_scan(_metadata, &f);
-	anon_huge = proc_kb("/proc/self/smaps_rollup", "AnonHugePages:");
+	anon_huge = kmt_proc_kb("/proc/self/smaps_rollup", "AnonHugePages:");
 	ASSERT_LT(0, anon_huge) TH_LOG("no THP was allocated: cannot compare");
 	ASSERT_EQ(anon_huge, kmt_stat(f.dir, "scan_thp_bytes"));
 	ASSERT_LE(anon_huge, kmt_stat(f.dir, "scan_resident_bytes"));
@@ -165,23 +152,16 @@ TEST(vcpu_writes_raise_kvm_mappings)
 /* Bytes of [p, p + len) whose pagemap entry is a swap entry (bit 62). */
 static long long swapped_bytes(const uint8_t *p, size_t len)
 {
-	int fd = open("/proc/self/pagemap", O_RDONLY);
+	uint64_t *e = calloc(len / PAGE, sizeof(*e));
 	long long bytes = 0;
 	size_t i;
 
-	if (fd < 0)
-		return -1;
-	for (i = 0; i < len / PAGE; i++) {
-		uint64_t e;
-
-		if (pread(fd, &e, 8, ((uintptr_t)p / PAGE + i) * 8) != 8) {
-			bytes = -1;
-			break;
-		}
-		if (e & (1ULL << 62))
+	if (!e || kmt_pagemap(p, len, e))
+		bytes = -1;
+	for (i = 0; bytes >= 0 && i < len / PAGE; i++)
+		if (e[i] & (1ULL << 62))
 			bytes += PAGE;
-	}
-	close(fd);
+	free(e);
 	return bytes;
 }
 

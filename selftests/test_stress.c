@@ -92,16 +92,6 @@ static int unload_retry(void)
 	return ret;
 }
 
-static long long meminfo(const char *key)
-{
-	char buf[8192], *p;
-
-	if (kmt_read("/proc/meminfo", buf, sizeof(buf)) < 0)
-		return -1;
-	p = strstr(buf, key);
-	return p ? strtoll(p + strlen(key), NULL, 10) * 1024 : -1;
-}
-
 /* ---- state shared by the storm's processes (MAP_SHARED) ---- */
 
 struct storm {
@@ -408,7 +398,7 @@ static void churner(struct storm *st, int idx)
 /* One round of the hog: more than is available, touched, then freed. */
 static void hog_round(void)
 {
-	size_t bytes = meminfo("MemAvailable:") + 128 * MiB, i;
+	size_t bytes = kmt_meminfo("MemAvailable:") + 128 * MiB, i;
 	uint8_t *p;
 
 	p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -554,7 +544,7 @@ TEST_F_TIMEOUT(stress, storm, 3000)
 	/* The baseline, without the module. */
 	ASSERT_EQ(0, unload_retry());
 	have_slabinfo = !slab_settled(&before);
-	slab_kb_before = meminfo("Slab:") / 1024;
+	slab_kb_before = kmt_meminfo("Slab:") / 1024;
 	ASSERT_EQ(0, kmt_load());
 
 	for (i = 0; i < NR_CHURNERS; i++)
@@ -638,7 +628,7 @@ TEST_F_TIMEOUT(stress, storm, 3000)
 		       worst_i >= 0 ? before.name[worst_i] : "none", worst, excess);
 		ASSERT_GE(excess, worst);
 	} else {
-		slab_kb_after = meminfo("Slab:") / 1024;
+		slab_kb_after = kmt_meminfo("Slab:") / 1024;
 		TH_LOG("Slab: %lld kB before, %lld kB after", slab_kb_before, slab_kb_after);
 		ASSERT_GE(1024 + vms / 4, slab_kb_after - slab_kb_before);
 	}
@@ -1106,6 +1096,17 @@ static int is_writable(const char *path)
 	return 0;
 }
 
+/* A VM of this process with a 1 MiB slot, once its directory exists; or -1. */
+static int one_vm(int kvm)
+{
+	int vm = kmt_vm_create(kvm);
+
+	if (vm < 0 || kmt_set_slot(vm, 0, 0, 0, MiB, kmt_guest_mem(MiB)) ||
+	    kmt_wait_vm_count(getpid(), 1) != 1)
+		return -1;
+	return vm;
+}
+
 TEST(read_only_files_refuse_writes)
 {
 	static char paths[128][256];
@@ -1113,10 +1114,8 @@ TEST(read_only_files_refuse_writes)
 	int kvm, vm, n, i, nr_ro = 0, nr_rw = 0, fd;
 
 	kvm = kmt_kvm_fd();
-	vm = kmt_vm_create(kvm);
-	ASSERT_LE(0, vm);
-	ASSERT_EQ(0, kmt_set_slot(vm, 0, 0, 0, MiB, kmt_guest_mem(MiB)));
-	ASSERT_EQ(1, kmt_wait_vm_count(getpid(), 1));
+	vm = one_vm(kvm);
+	ASSERT_LE(0, vm) TH_LOG("no VM with a slot and its directory");
 	n = list_files(KMT_ROOT, paths, modes, 128, 0);
 	for (i = 0; i < n; i++) {
 		if (is_writable(paths[i])) {
@@ -1149,10 +1148,8 @@ TEST(unprivileged_user_reads_and_writes_nothing)
 	pid_t pid;
 
 	kvm = kmt_kvm_fd();
-	vm = kmt_vm_create(kvm);
-	ASSERT_LE(0, vm);
-	ASSERT_EQ(0, kmt_set_slot(vm, 0, 0, 0, MiB, kmt_guest_mem(MiB)));
-	ASSERT_EQ(1, kmt_wait_vm_count(getpid(), 1));
+	vm = one_vm(kvm);
+	ASSERT_LE(0, vm) TH_LOG("no VM with a slot and its directory");
 	n = list_files(KMT_ROOT, paths, modes, 128, 0);
 	ASSERT_LE(16, n);
 	pid = fork();
