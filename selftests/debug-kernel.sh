@@ -41,6 +41,10 @@ fi
 kver_file=$dir/kver
 if [ -f "$dir/.done" ] && [ -s "$kver_file" ] &&
    [ -s "$KMT_CACHE/kernels/$(cat "$kver_file")/vmlinux" ]; then
+	# /lib/modules is one per machine: point it at this cache's tree, which
+	# another KMT_CACHE's build may have replaced (or deleted) since.
+	mkdir -p "/lib/modules/$(cat "$kver_file")"
+	ln -sfn "$obj" "/lib/modules/$(cat "$kver_file")/build"
 	cat "$kver_file"
 	exit 0
 fi
