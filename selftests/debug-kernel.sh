@@ -38,14 +38,19 @@ if [ "$(cat "$dir/config-rev" 2>/dev/null)" != "$config_rev" ]; then
 	rm -f "$dir/.done" "$obj/.config"
 fi
 
+# Where dkms and `make install` look for a kernel's build tree. /lib/modules
+# is one per machine: a cached kernel points it at this cache's tree again,
+# which another KMT_CACHE's build may have replaced (or deleted) since.
+link_build() {	# $1 = kver
+	mkdir -p "/lib/modules/$1"
+	ln -sfn "$obj" "/lib/modules/$1/build"
+}
+
 kver_file=$dir/kver
-if [ -f "$dir/.done" ] && [ -s "$kver_file" ] &&
-   [ -s "$KMT_CACHE/kernels/$(cat "$kver_file")/vmlinux" ]; then
-	# /lib/modules is one per machine: point it at this cache's tree, which
-	# another KMT_CACHE's build may have replaced (or deleted) since.
-	mkdir -p "/lib/modules/$(cat "$kver_file")"
-	ln -sfn "$obj" "/lib/modules/$(cat "$kver_file")/build"
-	cat "$kver_file"
+cached=$(cat "$kver_file" 2>/dev/null || true)
+if [ -f "$dir/.done" ] && [ -n "$cached" ] && [ -s "$KMT_CACHE/kernels/$cached/vmlinux" ]; then
+	link_build "$cached"
+	echo "$cached"
 	exit 0
 fi
 
@@ -116,9 +121,7 @@ kmake -s INSTALL_MOD_PATH="$kd" INSTALL_MOD_STRIP=1 DEPMOD=true modules_install 
 rm -f "$kd/lib/modules/$kver/build" "$kd/lib/modules/$kver/source"
 depmod -b "$kd" "$kver"
 ln -sfn "$obj" "$kd/kdir"
-# Where dkms and `make install` look for a kernel's build tree.
-mkdir -p "/lib/modules/$kver"
-ln -sfn "$obj" "/lib/modules/$kver/build"
+link_build "$kver"
 cp "$obj/vmlinux" "$kd/vmlinux"
 echo "$kver" > "$kver_file"
 touch "$dir/.done"

@@ -452,7 +452,7 @@ struct slab_count {
  * of an accounted cache (VMAs, KVM's MMU pages, vCPUs) carries a vector
  * kmalloc'ed for it, which lives as long as that slab; the storm leaves
  * hundreds of such slabs empty on per-CPU lists until they are shrunk
- * (6.12 with the memory controller: kmalloc-192 +151..+329 otherwise).
+ * (6.12 with the memory controller: kmalloc-192 +151..+381 otherwise).
  * Returns 0, or -1 when /proc/slabinfo cannot be read.
  */
 static int slab_read(struct slab_count *c)
@@ -480,6 +480,23 @@ static int slab_read(struct slab_count *c)
 }
 
 /*
+ * Keep in @c the lower of each cache's counts in @c and @now; 1 when some
+ * cache fell by more than a few objects (the kernel is still settling).
+ */
+static int slab_lower(struct slab_count *c, const struct slab_count *now)
+{
+	int i, fell = 0;
+
+	for (i = 0; i < c->nr && i < now->nr; i++) {
+		if (now->active[i] < c->active[i] - 8)
+			fell = 1;
+		if (now->active[i] < c->active[i])
+			c->active[i] = now->active[i];
+	}
+	return fell;
+}
+
+/*
  * Let the kernel settle (freed dentries, RCU callbacks, kvfree_rcu batches;
  * with KASAN's SLUB_RCU_DEBUG, each free of a SLAB_TYPESAFE_BY_RCU object
  * holds a kmalloc-32 record until its grace period ends) and count: the
@@ -489,30 +506,21 @@ static int slab_read(struct slab_count *c)
 static int slab_settled(struct slab_count *c)
 {
 	struct slab_count now;
-	int round, i, lower = 1;
+	int round, i, fell = 1;
 
-	for (round = 0; round < 20 && (round < 6 || lower); round++) {
+	for (round = 0; round < 20 && (round < 6 || fell); round++) {
 		kmt_write("/proc/sys/vm/drop_caches", "3");
 		kmt_sleep_ms(1000);
 		if (slab_read(&now))
 			return -1;
-		if (!round) {
+		if (!round)
 			*c = now;
-			continue;
-		}
-		lower = 0;
-		for (i = 0; i < c->nr && i < now.nr; i++) {
-			if (now.active[i] < c->active[i] - 8)
-				lower = 1;
-			if (now.active[i] < c->active[i])
-				c->active[i] = now.active[i];
-		}
+		else
+			fell = slab_lower(c, &now);
 	}
 	/* Counts read right after the shrink: a second read sees them flushed. */
 	slab_read(&now);
-	for (i = 0; i < c->nr && i < now.nr; i++)
-		if (now.active[i] < c->active[i])
-			c->active[i] = now.active[i];
+	slab_lower(c, &now);
 	c->total = 0;
 	for (i = 0; i < c->nr; i++)
 		c->total += c->active[i];
